@@ -1,0 +1,44 @@
+"""Progress and cancellation for long core calls, without any GUI (Orange3's TaskState idea).
+
+The CLI passes a state that prints progress; the GUI's Worker passes one that emits Qt signals and
+whose stop flag is set by a Cancel button. Core code only calls `progress()` and `raise_if_stopped()`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+ProgressFn = Callable[[float, str], None]
+
+
+class Cancelled(Exception):
+    """Raised inside a core call when the user asked it to stop."""
+
+
+class TaskState:
+    """Progress sink plus a thread-safe stop flag shared by a caller and a running core call."""
+
+    def __init__(self, on_progress: ProgressFn | None = None) -> None:
+        self._on_progress = on_progress
+        self._stop = threading.Event()
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress in [0, 1] (or a negative fraction for 'busy, unknown length')."""
+        if self._on_progress is not None:
+            self._on_progress(fraction, message)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    def raise_if_stopped(self) -> None:
+        if self._stop.is_set():
+            raise Cancelled("cancelled by the user")
+
+
+def ensure_state(state: TaskState | None) -> TaskState:
+    """Core functions accept `state=None` for simple calls; this gives them a silent one."""
+    return state if state is not None else TaskState()

@@ -1,0 +1,91 @@
+"""The main window: one tab per panel, a status bar with device and memory, remembered geometry."""
+
+from __future__ import annotations
+
+import importlib
+
+from PySide6.QtCore import QByteArray, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
+
+from lmstudio_app import APP_DISPLAY_NAME
+from lmstudio_app.core.devices import format_bytes, memory_used
+from lmstudio_app.ui.app_state import AppState
+
+# (tab title, module, class): every panel takes (AppState, parent).
+PANELS: list[tuple[str, str, str]] = [
+    ("Models", "lmstudio_app.ui.model_panel", "ModelPanel"),
+]
+
+
+class MainWindow(QMainWindow):
+    """Hosts the panels; panels may define can_close() -> bool and shutdown() for clean exits."""
+
+    def __init__(self, state: AppState | None = None) -> None:
+        super().__init__()
+        self.state = state or AppState(parent=self)
+        self.setWindowTitle(APP_DISPLAY_NAME)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.panels: dict[str, QWidget] = {}
+        for title, module, cls in PANELS:
+            panel = getattr(importlib.import_module(module), cls)(self.state, self)
+            self.panels[title] = panel
+            self.tabs.addTab(panel, title)
+        self._build_menus()
+        self.device_label = QLabel()
+        self.memory_label = QLabel()
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().addPermanentWidget(self.memory_label)
+        self.state.status_message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.state.models_changed.connect(self.refresh_status)
+        self._timer = QTimer(self, interval=2000, timeout=self.refresh_status)
+        self._timer.start()
+        self.refresh_status()
+        self._restore_geometry()
+
+    @property
+    def model_panel(self) -> QWidget:
+        return self.panels["Models"]
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        file_menu.addAction(quit_action)
+        view = self.menuBar().addMenu("&View")
+        for i, title in enumerate(self.panels):
+            action = QAction(title, self, shortcut=f"Ctrl+{i + 1}")
+            action.triggered.connect(lambda _=False, index=i: self.tabs.setCurrentIndex(index))
+            view.addAction(action)
+
+    def refresh_status(self) -> None:
+        """Device of the loaded models and memory in use (process RAM, plus GPU memory when on a GPU)."""
+        models = self.state.registry.models()
+        devices = sorted({m.device for m in models}) or ["cpu"]
+        self.device_label.setText(f"Device: {', '.join(devices)}")
+        parts = [f"RAM {format_bytes(memory_used('cpu'))}"]
+        parts += [f"{d} {format_bytes(memory_used(d))}" for d in devices if d != "cpu"]
+        parts.append(f"{len(models)} model{'s' if len(models) != 1 else ''} loaded")
+        self.memory_label.setText(" | ".join(parts))
+
+    def _restore_geometry(self) -> None:
+        geometry = self.state.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        for panel in self.panels.values():
+            can_close = getattr(panel, "can_close", None)
+            if can_close is not None and not can_close():
+                event.ignore()
+                return
+        for panel in self.panels.values():
+            shutdown = getattr(panel, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+        self.state.settings.setValue("window/geometry", self.saveGeometry())
+        self.state.settings.sync()
+        event.accept()

@@ -1,0 +1,105 @@
+"""One way to run long core calls off the GUI thread: progress, result, error and cancel as Qt signals.
+
+A core function takes `state: TaskState` (progress + stop flag) as a keyword argument. `Worker` runs it
+on a thread pool and relays everything to the GUI thread; exceptions are never lost: a `UserError`
+arrives as its plain message, anything else with its traceback. `LatestOnly` keeps one task per
+purpose alive and cancels the older one when a newer request arrives (type-to-predict).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.tasks import Cancelled, TaskState
+
+_POOL: QThreadPool | None = None
+_RUNNING: set[Worker] = set()  # keeps workers alive until they finish
+
+
+def pool() -> QThreadPool:
+    global _POOL
+    if _POOL is None:
+        _POOL = QThreadPool()
+        _POOL.setMaxThreadCount(4)
+    return _POOL
+
+
+class Worker(QObject):
+    """Runs `fn(*args, state=TaskState, **kwargs)` on a pool thread; create and connect on the GUI thread."""
+
+    progress = Signal(float, str)
+    result = Signal(object)
+    error = Signal(str, str)  # one-line message for the user, traceback ("" for UserError)
+    cancelled = Signal()
+    finished = Signal()  # always last, whatever the outcome
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self.state = TaskState(self.progress.emit)
+        self.done = False
+
+    def start(self) -> Worker:
+        _RUNNING.add(self)
+        runnable = QRunnable.create(self._run)
+        pool().start(runnable)
+        return self
+
+    def cancel(self) -> None:
+        self.state.request_stop()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.state.should_stop()
+
+    def _run(self) -> None:
+        try:
+            value = self._fn(*self._args, state=self.state, **self._kwargs)
+        except Cancelled:
+            self.cancelled.emit()
+        except UserError as exc:
+            self.error.emit(str(exc), "")
+        except Exception as exc:  # everything else reaches the user with its traceback
+            if self.state.should_stop():
+                self.cancelled.emit()
+            else:
+                self.error.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        else:
+            if self.state.should_stop():
+                self.cancelled.emit()
+            else:
+                self.result.emit(value)
+        finally:
+            self.done = True
+            self.finished.emit()
+            _RUNNING.discard(self)
+
+
+class LatestOnly(QObject):
+    """Starts workers for one purpose so that only the newest one's result is delivered."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.current: Worker | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker:
+        """Cancel the running task (its result is dropped) and return a new worker: connect it, then `start()`."""
+        if self.current is not None and not self.current.done:
+            self.current.cancel()
+        worker = Worker(fn, *args, **kwargs)
+        self.current = worker
+        return worker
+
+    def cancel(self) -> None:
+        if self.current is not None:
+            self.current.cancel()
+
+
+def wait_all(timeout_ms: int = 30000) -> bool:
+    """Block until every worker has finished (used at exit and in tests)."""
+    return pool().waitForDone(timeout_ms)

