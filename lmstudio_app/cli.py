@@ -18,7 +18,8 @@ def _command_modules() -> list[ModuleType]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=APP_NAME, description="Explore BERT-like models: fill masks, see attention, fine-tune classifiers."
+        prog=APP_NAME,
+        description="Explore BERT-like models: fill masks, see attention, fine-tune classifiers.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

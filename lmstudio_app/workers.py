@@ -43,6 +43,8 @@ class Worker(QObject):
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self.state = TaskState(self.progress.emit)
         self.done = False
+        # Released on the GUI thread after every queued signal has been delivered, never before.
+        self.finished.connect(self._release)
 
     def start(self) -> Worker:
         _RUNNING.add(self)
@@ -77,7 +79,9 @@ class Worker(QObject):
         finally:
             self.done = True
             self.finished.emit()
-            _RUNNING.discard(self)
+
+    def _release(self) -> None:
+        _RUNNING.discard(self)
 
 
 class LatestOnly(QObject):

@@ -13,7 +13,9 @@ from lmstudio_app.core.tasks import TaskState
 def add_model_arguments(parser: argparse.ArgumentParser, default: str | None, what: str = "model") -> None:
     """-m/--model (folder, hub id or embedded name), --device, --dtype, --trust-remote-code."""
     hint = f" (default: the embedded {default})" if default else ""
-    parser.add_argument("-m", "--model", default=default, help=f"{what}: local folder, hub id or embedded name{hint}")
+    parser.add_argument(
+        "-m", "--model", default=default, help=f"{what}: local folder, hub id or embedded name{hint}"
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps (default: cpu)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
     parser.add_argument(

@@ -13,7 +13,10 @@ HELP = "open the desktop app (the default when no command is given)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-m", "--model", help="load this model at start (folder, hub id or embedded name)")
     parser.add_argument(
-        "--smoke-test", dest="gui_smoke_test", action="store_true", help="open, load, paint once, print, exit 0"
+        "--smoke-test",
+        dest="gui_smoke_test",
+        action="store_true",
+        help="open, load, paint once, print, exit 0",
     )
 
 
@@ -47,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     spec = args.model or default_model_name()
     loaded: dict[str, object] = {}
     started = time.perf_counter()
-    window.model_panel.load_finished.connect(lambda key: loaded.update(key=key, s=time.perf_counter() - started))
+    window.model_panel.load_finished.connect(
+        lambda key: loaded.update(key=key, s=time.perf_counter() - started)
+    )
     window.model_panel.load(spec)
     if not smoke:
         return app.exec()

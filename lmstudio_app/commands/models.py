@@ -19,12 +19,24 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.sources import cached_models, embedded_models
 
     embedded = [
-        {"name": m.name, "path": str(m.path), "task": m.task, "description": m.description, "license": m.license}
+        {
+            "name": m.name,
+            "path": str(m.path),
+            "task": m.task,
+            "description": m.description,
+            "license": m.license,
+        }
         for m in embedded_models()
     ]
     cached = [{"name": m.repo_id, "path": str(m.path), "size_bytes": m.size_bytes} for m in cached_models()]
     devices = [
-        {"id": d.id, "name": d.name, "total_bytes": d.total_bytes, "free_bytes": d.free_bytes, "dtypes": list(d.dtypes)}
+        {
+            "id": d.id,
+            "name": d.name,
+            "total_bytes": d.total_bytes,
+            "free_bytes": d.free_bytes,
+            "dtypes": list(d.dtypes),
+        }
         for d in list_devices()
     ]
     if args.json:

@@ -41,7 +41,9 @@ def _cpu() -> DeviceInfo:
     mem = psutil.virtual_memory()
     name = platform.processor() or platform.machine() or "CPU"
     # float16 matmuls on CPUs are emulated and very slow, so only fp32 and bf16 are offered there.
-    return DeviceInfo("cpu", f"{name}, {psutil.cpu_count()} threads", mem.total, mem.available, ("float32", "bfloat16"))
+    return DeviceInfo(
+        "cpu", f"{name}, {psutil.cpu_count()} threads", mem.total, mem.available, ("float32", "bfloat16")
+    )
 
 
 def list_devices() -> list[DeviceInfo]:

@@ -151,7 +151,11 @@ class ModelRegistry:
     def find(self, path: Path, device: str, dtype: str) -> LoadedModel | None:
         resolved = path.resolve()
         return next(
-            (m for m in self.models() if m.path.resolve() == resolved and m.device == device and m.dtype == dtype),
+            (
+                m
+                for m in self.models()
+                if m.path.resolve() == resolved and m.device == device and m.dtype == dtype
+            ),
             None,
         )
 

@@ -128,7 +128,9 @@ def resolve(spec: str, *, trust_remote_code: bool = False, state: TaskState | No
     path = Path(spec).expanduser()
     if path.exists():
         if not path.is_dir():
-            raise ModelSourceError(f"{spec} is a file; pick the folder that holds config.json and the weights.")
+            raise ModelSourceError(
+                f"{spec} is a file; pick the folder that holds config.json and the weights."
+            )
         check_folder(path, trust_remote_code=trust_remote_code)
         return ResolvedModel(path.resolve().name, path.resolve(), "folder", spec)
     if _looks_like_path(spec) or not _HUB_ID.match(spec):
@@ -205,10 +207,14 @@ def _hub_snapshot(repo_id: str, state: TaskState | None) -> Path:
         )
     try:
         return Path(
-            snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS, tqdm_class=_progress_bar(ensure_state(state)))
+            snapshot_download(
+                repo_id, allow_patterns=_HUB_PATTERNS, tqdm_class=_progress_bar(ensure_state(state))
+            )
         )
     except RepositoryNotFoundError as exc:
-        raise ModelSourceError(f"No model called {repo_id} on the Hugging Face hub (or it is private).") from exc
+        raise ModelSourceError(
+            f"No model called {repo_id} on the Hugging Face hub (or it is private)."
+        ) from exc
     except HfHubHTTPError as exc:
         raise ModelSourceError(f"Downloading {repo_id} failed: {exc}".splitlines()[0]) from exc
 

@@ -29,7 +29,13 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.devices import DeviceInfo, format_bytes, list_devices
 from lmstudio_app.core.errors import DuplicateModelError
 from lmstudio_app.core.registry import LoadedModel
-from lmstudio_app.core.sources import DEFAULT_ENCODER, DEFAULT_MASKED_LM, cached_models, embedded_models, search_hub
+from lmstudio_app.core.sources import (
+    DEFAULT_ENCODER,
+    DEFAULT_MASKED_LM,
+    cached_models,
+    embedded_models,
+    search_hub,
+)
 from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.workers import Worker
@@ -48,7 +54,9 @@ def _load_job(
     app: AppState, spec: str, device: str, dtype: str, duplicate: str, trust: bool, *, state: TaskState
 ) -> LoadedModel | DuplicateModelError:
     try:
-        return app.registry.load(spec, device, dtype, duplicate=duplicate, trust_remote_code=trust, state=state)
+        return app.registry.load(
+            spec, device, dtype, duplicate=duplicate, trust_remote_code=trust, state=state
+        )
     except DuplicateModelError as exc:  # the GUI asks the user, then loads again with their answer
         return exc
 
@@ -76,7 +84,9 @@ class ModelPanel(QWidget):
         source = QGroupBox("Load a model")
         form = QFormLayout(source)
         self.source_combo = QComboBox(editable=True)
-        self.source_combo.setToolTip("An embedded model, a local Hugging Face folder, or a hub id (bert-base-uncased)")
+        self.source_combo.setToolTip(
+            "An embedded model, a local Hugging Face folder, or a hub id (bert-base-uncased)"
+        )
         self.source_combo.lineEdit().setPlaceholderText("embedded name, folder or hub id")
         self.source_combo.currentTextChanged.connect(self._describe_source)
         browse = QPushButton("Browse…")
@@ -86,7 +96,7 @@ class ModelPanel(QWidget):
         row.addWidget(browse)
         form.addRow("Model:", row)
         self.description = QLabel(wordWrap=True)
-        self.description.setStyleSheet("color: palette(mid);")
+        self.description.setStyleSheet("color: palette(window-text); font-style: italic;")
         form.addRow("", self.description)
 
         self.search_edit = QLineEdit(placeholderText="search the Hugging Face hub by name")
@@ -114,7 +124,9 @@ class ModelPanel(QWidget):
         self.dtype_combo = QComboBox()
         self.dtype_combo.addItems(["float32", "bfloat16"])
         self.trust_box = QCheckBox("Trust remote code")
-        self.trust_box.setToolTip("Some hub models ship Python code; it runs on your machine. Only for authors you trust.")
+        self.trust_box.setToolTip(
+            "Some hub models ship Python code; it runs on your machine. Only for authors you trust."
+        )
         row = QHBoxLayout()
         row.addWidget(self.device_combo, 1)
         row.addWidget(QLabel("Dtype:"))
@@ -169,10 +181,7 @@ class ModelPanel(QWidget):
         self.embedded = {m.name: m for m in embedded_models()}
         names = list(self.embedded)
         names += [s for s in self.state.recent_models() if s not in names]
-        try:
-            names += [m.repo_id for m in cached_models() if m.repo_id not in names]
-        except OSError:
-            pass
+        names += [m.repo_id for m in cached_models() if m.repo_id not in names]
         self.source_combo.addItems(names)
         self.source_combo.setCurrentText(default_model_name())
 
@@ -186,7 +195,9 @@ class ModelPanel(QWidget):
         self.description.setText(f"{model.description} Licence: {model.license}." if model else "")
 
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose a Hugging Face model folder (with config.json)")
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose a Hugging Face model folder (with config.json)"
+        )
         if folder:
             self.source_combo.setCurrentText(folder)
 
@@ -212,7 +223,9 @@ class ModelPanel(QWidget):
         self.dtype_combo.setCurrentText(current if current in info.dtypes else "float32")
 
     # ---- actions ------------------------------------------------------------------------------------
-    def load(self, spec: str, device: str | None = None, dtype: str | None = None, duplicate: str = "ask") -> Worker:
+    def load(
+        self, spec: str, device: str | None = None, dtype: str | None = None, duplicate: str = "ask"
+    ) -> Worker:
         """Load `spec` in the background; `duplicate` is ask|reuse|copy when it is already loaded."""
         device = device or self.device_combo.currentData() or "cpu"
         dtype = dtype or self.dtype_combo.currentText()
@@ -256,7 +269,10 @@ class ModelPanel(QWidget):
                 self.status.setText("Not loaded: the model was already loaded.")
                 self.load_finished.emit("")
             return
-        self._set_busy(False, f"Loaded {value.key}: {value.param_count / 1e6:.1f} M parameters, {format_bytes(value.bytes)}.")
+        self._set_busy(
+            False,
+            f"Loaded {value.key}: {value.param_count / 1e6:.1f} M parameters, {format_bytes(value.bytes)}.",
+        )
         self.progress.setValue(100)
         self.state.remember_recent(spec)
         self.state.settings.setValue("models/device", device)
@@ -337,12 +353,15 @@ class ModelPanel(QWidget):
     def _show_hits(self, hits: list) -> None:
         self.search_results.clear()
         for hit in hits:
-            self.search_results.addItem(f"{hit.repo_id}  ({hit.downloads:,} downloads, {hit.task or 'no task'})")
-            self.search_results.item(self.search_results.count() - 1).setData(Qt.ItemDataRole.UserRole, hit.repo_id)
+            self.search_results.addItem(
+                f"{hit.repo_id}  ({hit.downloads:,} downloads, {hit.task or 'no task'})"
+            )
+            self.search_results.item(self.search_results.count() - 1).setData(
+                Qt.ItemDataRole.UserRole, hit.repo_id
+            )
         if not hits:
             self.search_results.addItem("No models found.")
 
     def _show_search_message(self, message: str) -> None:
         self.search_results.clear()
         self.search_results.addItem(message)
-
