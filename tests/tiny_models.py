@@ -10,7 +10,7 @@ WORDS = (
     "capital river sea sun moon day night good bad happy sad big small red blue green old new man woman "
     "child boy girl book movie film great terrible love hate like not very movie was this play played "
     "playing cup tea coffee milk water drink drank eat ate food opened open close closed run ran walk"
-).split()  # noqa: SIM905 (a readable word list)
+).split()
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 PIECES = [f"##{s}" for s in ("s", "ing", "ed", "er", "ly", "es", "y")] + list("abcdefghijklmnopqrstuvwxyz.,!?'")
 KINDS = ("pretraining", "mlm", "encoder", "classifier")
