@@ -29,7 +29,7 @@ def build_tiny_model(folder: Path, kind: str, num_labels: int = 2, seed: int = 0
     folder.mkdir(parents=True, exist_ok=True)
     vocab_file = folder / "vocab.txt"
     vocab_file.write_text("\n".join(vocab()) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab=str(vocab_file), do_lower_case=True)  # v5: `vocab`, not `vocab_file`
     config = BertConfig(
         vocab_size=len(vocab()),
         hidden_size=32,
