@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 
 from PySide6.QtCore import QByteArray, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 
 from lmstudio_app import APP_DISPLAY_NAME
 from lmstudio_app.core.devices import format_bytes, memory_used
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.dialogs import AboutDialog, ShortcutsDialog
+from lmstudio_app.ui.theme import THEMES, apply_theme
 
 # (tab title, module, class): every panel takes (AppState, parent).
 PANELS: list[tuple[str, str, str]] = [
@@ -25,6 +27,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.state = state or AppState(parent=self)
         self.setWindowTitle(APP_DISPLAY_NAME)
+        apply_theme(str(self.state.settings.value("window/theme", "system")))  # before plots are made
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
@@ -51,13 +54,36 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        quit_action = QAction("&Quit", self, shortcut="Ctrl+Q", triggered=self.close)
         file_menu.addAction(quit_action)
         view = self.menuBar().addMenu("&View")
         for i, title in enumerate(self.panels):
-            action = QAction(title, self, shortcut=f"Ctrl+{i + 1}")
+            action = QAction(f"Show {title}", self, shortcut=f"Ctrl+{i + 1}")
             action.triggered.connect(lambda _=False, index=i: self.tabs.setCurrentIndex(index))
             view.addAction(action)
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        current = str(self.state.settings.value("window/theme", "system"))
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = QAction(name.capitalize(), self, checkable=True, checked=name == current)
+            action.triggered.connect(lambda _=False, theme=name: self.set_theme(theme))
+            group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[name] = action
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(
+            QAction(
+                "Keyboard &shortcuts", self, shortcut="Ctrl+/", triggered=lambda: ShortcutsDialog(self).exec()
+            )
+        )
+        help_menu.addAction(QAction("&About", self, triggered=lambda: AboutDialog(self).exec()))
+
+    def set_theme(self, name: str) -> None:
+        """Apply and remember a theme: system (follows the desktop), light or dark."""
+        applied = apply_theme(name)
+        self.theme_actions[applied].setChecked(True)
+        self.state.settings.setValue("window/theme", applied)
 
     def refresh_status(self) -> None:
         """Device of the loaded models and memory in use (process RAM, plus GPU memory when on a GPU)."""

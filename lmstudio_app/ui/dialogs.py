@@ -1,0 +1,105 @@
+"""Help dialogs: every keyboard shortcut in the window, and versions, device and model licences."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import qVersion
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmstudio_app import APP_DISPLAY_NAME, __version__
+
+
+def collect_shortcuts(root: QWidget) -> list[tuple[str, str]]:
+    """(what it does, key) for every action, shortcut and button with a key under `root`, sorted, unique."""
+    found: dict[tuple[str, str], None] = {}
+    for action in root.findChildren(QAction):
+        for key in action.shortcuts():
+            found[(action.text().replace("&", ""), key.toString(QKeySequence.SequenceFormat.NativeText))] = (
+                None
+            )
+    for shortcut in root.findChildren(QShortcut):
+        what = shortcut.whatsThis() or shortcut.objectName() or "shortcut"
+        found[(what, shortcut.key().toString(QKeySequence.SequenceFormat.NativeText))] = None
+    for button in root.findChildren(QAbstractButton):
+        key = button.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if key:
+            what = (button.toolTip() or button.text()).replace("&", "")
+            found[(what, key)] = None
+    return sorted((w, k) for (w, k) in found if k)
+
+
+def _table(rows: list[tuple[str, str]], headers: list[str]) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(value))
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(560, 480)
+        layout = QVBoxLayout(self)
+        self.table = _table([(k, w) for w, k in collect_shortcuts(window)], ["Keys", "Action"])
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+def about_rows() -> list[tuple[str, str]]:
+    """What the About box lists; imports torch and transformers (the user asked, so the cost is fine)."""
+    import PySide6
+    import torch
+    import transformers
+
+    from lmstudio_app.core.devices import list_devices
+    from lmstudio_app.core.sources import embedded_models
+
+    rows = [
+        (APP_DISPLAY_NAME, __version__),
+        ("Qt", qVersion()),
+        ("PySide6", PySide6.__version__),
+        ("torch", torch.__version__),
+        ("transformers", transformers.__version__),
+    ]
+    rows += [(f"Device {d.id}", d.name) for d in list_devices()]
+    rows += [(f"Model {m.name}", f"{m.license}; {m.path}") for m in embedded_models()]
+    return rows
+
+
+class AboutDialog(QDialog):
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self.setWindowTitle(f"About {APP_DISPLAY_NAME}")
+        self.resize(720, 420)
+        layout = QVBoxLayout(self)
+        intro = QLabel(
+            f"<b>{APP_DISPLAY_NAME}</b> — explore BERT-like models: fill masks, see attention, fine-tune "
+            "classifiers. Offline-first. Licensed Apache-2.0."
+        )
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.table = _table(about_rows(), ["Component", "Version / source and licence"])
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
