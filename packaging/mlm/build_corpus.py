@@ -176,7 +176,8 @@ def read_fortunes(dirs: Iterable[Path] = (Path("/usr/share/games/fortunes"),)) -
 # --------------------------------------------------------------------------- Jargon File
 def read_jargon(path: Path = Path("/usr/share/doc/jargon-text/jargon.txt.gz")) -> Iterator[str]:
     """Jargon File 4.4.x: its prose paragraphs (entries and essays)."""
-    text = gzip.open(path, "rt", encoding="latin-1").read()
+    with gzip.open(path, "rt", encoding="latin-1") as fh:
+        text = fh.read()
     for para in re.split(r"\n\s*\n", text):
         lines = para.splitlines()
         if lines and all(ln.startswith("     ") for ln in lines if ln.strip()) and len(lines) > 1:
@@ -197,7 +198,8 @@ def _b64num(s: str) -> int:
 
 def read_dictd(name: str, root: Path = Path("/usr/share/dictd")) -> Iterator[str]:
     """Entries of a dictd database; the headword line is kept as a lead-in."""
-    data = gzip.open(root / f"{name}.dict.dz", "rb").read()
+    with gzip.open(root / f"{name}.dict.dz", "rb") as fh:
+        data = fh.read()
     for line in (root / f"{name}.index").read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
         if len(parts) < 3 or parts[0].startswith("00database"):
@@ -213,7 +215,8 @@ def read_dictd(name: str, root: Path = Path("/usr/share/dictd")) -> Iterator[str
 def read_us_documents(root: Path = Path("/usr/share/state")) -> Iterator[str]:
     """US Constitution and Declaration of Independence (miscfiles), by paragraph."""
     for path in sorted(root.glob("us-*.gz")):
-        text = gzip.open(path, "rt", encoding="latin-1").read()
+        with gzip.open(path, "rt", encoding="latin-1") as fh:
+            text = fh.read()
         yield from re.split(r"\n\s*\n", text)
 
 

@@ -174,7 +174,9 @@ def load_mlm(base_model_dir: Path) -> Any:
     return model
 
 
-def masked_logits(model: Any, inputs: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def masked_logits(
+    model: Any, inputs: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the head only on masked positions: the 30k-way decoder dominates otherwise."""
     hidden = model.bert(input_ids=inputs).last_hidden_state
     sel = labels != -100
@@ -208,7 +210,9 @@ def load_probes(path: Path) -> list[dict[str, Any]]:
 
 
 @torch.no_grad()
-def probe_predictions(model: Any, tokenizer: Any, probes: list[dict[str, Any]], k: int = 5) -> list[list[str]]:
+def probe_predictions(
+    model: Any, tokenizer: Any, probes: list[dict[str, Any]], k: int = 5
+) -> list[list[str]]:
     """Top-k fill-ins for each probe's single [MASK] (fp32, as users run it)."""
     model.eval()
     out: list[list[str]] = []
@@ -223,10 +227,10 @@ def probe_predictions(model: Any, tokenizer: Any, probes: list[dict[str, Any]], 
 def probe_score(model: Any, tokenizer: Any, probes: list[dict[str, Any]]) -> dict[str, Any]:
     """Share of probes whose top-5 contains an acceptable answer."""
     preds = probe_predictions(model, tokenizer, probes)
-    hits = [bool(set(p) & set(probe["answers"])) for p, probe in zip(preds, probes)]
+    hits = [bool(set(p) & set(probe["answers"])) for p, probe in zip(preds, probes, strict=True)]
     return {"top5_hit_rate": sum(hits) / max(1, len(hits)), "hits": sum(hits), "n": len(hits),
             "details": [{"text": pr["text"], "top5": p, "hit": h}
-                        for pr, p, h in zip(probes, preds, hits)]}
+                        for pr, p, h in zip(probes, preds, hits, strict=True)]}
 
 
 # --------------------------------------------------------------------------- schedule / state
