@@ -1,0 +1,201 @@
+"""`lmstudio-app finetune`: the wizard's job without the window; writes a loadable HF folder plus metrics.json."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from lmstudio_app.core.sources import DEFAULT_ENCODER
+from lmstudio_app.core.tasks import TaskState
+
+NAME = "finetune"
+HELP = "fine-tune a text classifier on a CSV/TSV/JSONL/XLSX file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-m", "--model", default=DEFAULT_ENCODER, help=f"base model (default: {DEFAULT_ENCODER})"
+    )
+    parser.add_argument("--csv", required=True, help="the training table (CSV, TSV, JSONL or XLSX)")
+    parser.add_argument("--text-column", required=True, help="the column with the texts")
+    parser.add_argument("--text-pair-column", help="a second text column (sentence pairs)")
+    parser.add_argument("--label-column", required=True, help="the column with the labels")
+    parser.add_argument(
+        "-o", "--output", required=True, help="the folder to write (model, metrics.json, checkpoints)"
+    )
+    val = parser.add_mutually_exclusive_group()
+    val.add_argument(
+        "--val-split", type=float, default=0.2, help="validation fraction, stratified (default 0.2)"
+    )
+    val.add_argument("--val-csv", help="a separate validation table (same columns)")
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--max-length", type=int, help="max tokens per text (default: 95th percentile of the data)"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in -o DIR from its last checkpoint"
+    )
+    parser.add_argument(
+        "--keep-label-variants",
+        action="store_true",
+        help="keep labels that differ only in case or spaces apart",
+    )
+    parser.add_argument("--warmup-ratio", type=float, default=0.1)
+    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument(
+        "--patience", type=int, default=3, help="early-stopping patience in evaluations (0: off)"
+    )
+    parser.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
+    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (quick tries)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    parser.add_argument("--encoding", help="the table's encoding (default: detected)")
+    parser.add_argument("--delimiter", help="the table's delimiter (default: detected); 'tab' for a tab")
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _throttled_progress() -> TaskState:
+    """Progress on stderr: every new kind of message, training steps at most every 2 seconds."""
+    last = {"kind": None, "t": 0.0}
+
+    def show(fraction: float, message: str) -> None:
+        kind = message.split(" ", 1)[0]
+        now = time.monotonic()
+        if kind != last["kind"] or now - last["t"] >= 2.0 or fraction >= 1.0:
+            last.update(kind=kind, t=now)
+            pct = f"{fraction * 100:3.0f}%" if fraction >= 0 else "  ..."
+            _say(f"[{pct}] {message}")
+
+    return TaskState(show)
+
+
+def _on_event(event: dict) -> None:
+    kind = event.get("type")
+    if kind == "eval":
+        _say(
+            f"eval at step {event['step']}: loss {event['eval_loss']:.4f}, accuracy {event['eval_accuracy']:.4f}, "
+            f"macro-F1 {event['eval_macro_f1']:.4f}"
+        )
+    elif kind in ("oom", "status"):
+        _say(event["message"])
+
+
+def _read(path: str, args: argparse.Namespace, state: TaskState) -> Any:
+    from lmstudio_app.core.data import prepare, read_table
+
+    delimiter = "\t" if (args.delimiter or "").lower() in ("tab", "\\t") else args.delimiter
+    table = read_table(path, encoding=args.encoding, delimiter=delimiter, state=state)
+    for problem in table.problems:
+        _say(f"{Path(path).name}: {problem}")
+    data = prepare(
+        table,
+        args.text_column,
+        args.label_column,
+        args.text_pair_column,
+        merge_variants=not args.keep_label_variants,
+    )
+    if data.merged:
+        shown = ", ".join(f"{w!r} -> {c!r}" for w, c in sorted(data.merged.items())[:10])
+        _say(f"merged label variants: {shown} (--keep-label-variants keeps them apart)")
+    for warning in data.warnings:
+        if not warning.startswith("labels that differ only"):
+            _say(f"warning: {warning}")
+    return data
+
+
+def _max_length(args: argparse.Namespace, train: Any) -> int:
+    if args.max_length:
+        return args.max_length
+    import transformers
+
+    from lmstudio_app.core.data import suggest_max_length, token_lengths
+    from lmstudio_app.core.sources import resolve
+    from lmstudio_app.core.training import quiet_transformers
+
+    with quiet_transformers():
+        tokenizer = transformers.AutoTokenizer.from_pretrained(
+            resolve(args.model).path, local_files_only=True
+        )
+    length = suggest_max_length(token_lengths(tokenizer, train))
+    _say(f"max length {length} tokens (95th percentile of the data; --max-length to change)")
+    return length
+
+
+def run(args: argparse.Namespace) -> int:
+    from lmstudio_app.core import runs
+    from lmstudio_app.core.data import split, split_warnings
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.tasks import Cancelled
+    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+
+    out = Path(args.output)
+    if args.resume:
+        if not runs.checkpoints(out):
+            raise UserError(f"{out} has no checkpoint to resume from: run without --resume to start.")
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out} already exists and is not empty: choose a new folder, or add --resume.")
+    state = _throttled_progress()
+    data = _read(args.csv, args, state)
+    if args.val_csv:
+        train, val = data, _read(args.val_csv, args, state)
+    else:
+        train, val = split(data, args.val_split, args.seed)
+    for warning in split_warnings(train, val):
+        _say(f"warning: {warning}")
+    settings = FineTuneSettings(
+        base_model=args.model,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        text_pair_column=args.text_pair_column,
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        max_length=_max_length(args, train),
+        warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay,
+        patience=args.patience,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        val_fraction=args.val_split,
+        max_steps=args.max_steps,
+        grad_accum=args.grad_accum,
+        name=out.name,
+    )
+    if args.resume:  # keep what an out-of-memory retry changed
+        saved = runs.read_json(out / runs.SETTINGS_FILE).get("settings", {})
+        settings.batch_size = saved.get("batch_size", settings.batch_size)
+        settings.grad_accum = saved.get("grad_accum", settings.grad_accum)
+    _say(f"{len(train)} training rows, {len(val)} validation rows, {len(set(train.labels))} classes")
+
+    def first_interrupt(signum: int, frame: Any) -> None:
+        _say("stopping after this step and saving a checkpoint (Ctrl+C again to abort at once)")
+        state.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, first_interrupt) if main_thread else None
+    try:
+        result = fine_tune(
+            train, val, settings, out, state=state, on_event=_on_event, resume=args.resume, model_dir=out
+        )
+    except Cancelled as exc:
+        _say(f"{exc}; continue with the same command plus --resume")
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    m = result.metrics
+    print(f"accuracy {m['eval_accuracy']:.4f}, macro-F1 {m['eval_macro_f1']:.4f}; model saved to {out}")
+    return 0

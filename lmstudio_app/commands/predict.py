@@ -1,0 +1,62 @@
+"""`lmstudio-app predict -m DIR TEXT...` or `--csv FILE --text-column C -o OUT.csv`: use a fine-tuned classifier."""
+
+from __future__ import annotations
+
+import argparse
+
+from lmstudio_app.commands._common import print_json, stderr_progress
+
+NAME = "predict"
+HELP = "classify texts (or every row of a CSV) with a fine-tuned model folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-m", "--model", required=True, help="a fine-tuned classifier folder (finetune's -o DIR)"
+    )
+    parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    parser.add_argument("--json", action="store_true", help='print [{"text", "label", "score"}, ...]')
+    parser.add_argument("--csv", help="classify every row of this table instead")
+    parser.add_argument("--text-column", help="the text column of --csv")
+    parser.add_argument("--text-pair-column", help="the second text column of --csv (sentence pairs)")
+    parser.add_argument("-o", "--output", help="where --csv writes the table with predicted_label and score")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.training import predict_csv, predict_texts
+
+    if args.csv:
+        if args.texts:
+            raise UserError("Give either texts or --csv, not both.")
+        if not args.text_column or not args.output:
+            raise UserError("--csv needs --text-column C and -o OUT.csv.")
+        n = predict_csv(
+            Path(args.model),
+            Path(args.csv),
+            args.text_column,
+            Path(args.output),
+            text_pair_column=args.text_pair_column,
+            device=args.device,
+            state=stderr_progress(),
+        )
+        print(f"{n} rows written to {args.output}")
+        return 0
+    if not args.texts:
+        raise UserError(
+            "Nothing to classify: give one or more texts, or --csv FILE --text-column C -o OUT.csv."
+        )
+    results = predict_texts(Path(args.model), list(args.texts), device=args.device)
+    rows = [
+        {"text": t, "label": label, "score": score}
+        for t, (label, score) in zip(args.texts, results, strict=True)
+    ]
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['label']}\t{row['score']:.3f}\t{row['text']}")
+    return 0
