@@ -137,6 +137,13 @@ class _Scorer:
         self.device = next(model.parameters()).device
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.split = _split(model)
+        config = model.config
+        self.last_layer_at_masks = (
+            self.split is not None
+            and config.model_type == "bert"
+            and not config.is_decoder
+            and getattr(config, "position_embedding_type", "absolute") == "absolute"
+        )
 
     def logits(self, rows: list[list[int]], positions: list[list[int]]) -> list[Any]:
         """For each row, float32 logits (len(positions[i]), vocab) on the CPU."""
@@ -154,12 +161,41 @@ class _Scorer:
             ids, attention = ids.to(self.device), attention.to(self.device)
             if self.split is not None:
                 base, head = self.split
-                hidden = base(input_ids=ids, attention_mask=attention)[0]
-                out = head(hidden[which_row, which_pos])
+                if self.last_layer_at_masks:
+                    hidden = _bert_hidden_at(base, ids, attention, which_row, which_pos)
+                else:
+                    hidden = base(input_ids=ids, attention_mask=attention)[0][which_row, which_pos]
+                out = head(hidden)
             else:
                 out = self.model(input_ids=ids, attention_mask=attention).logits[which_row, which_pos]
             out = out.float().cpu()
         return list(out.split([len(p) for p in positions]))
+
+
+def _bert_hidden_at(base: Any, ids: Any, attention: Any, which_row: Any, which_pos: Any) -> Any:
+    """BERT's last hidden states at the asked positions only: the last layer runs its queries, output
+    projection and feed-forward on those positions (keys and values still see the whole text)."""
+    import torch
+
+    hidden = base.embeddings(input_ids=ids)
+    additive = None
+    if not bool(attention.all()):
+        additive = (1.0 - attention[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+    *early, last = base.encoder.layer
+    for layer in early:
+        hidden = layer(hidden, additive)
+    attn = last.attention.self
+    heads, size = attn.num_attention_heads, attn.attention_head_size
+    picked = hidden[which_row, which_pos]  # (n, hidden)
+    query = attn.query(picked).view(-1, heads, 1, size)
+    key = attn.key(hidden)[which_row].view(len(which_row), -1, heads, size).transpose(1, 2)
+    value = attn.value(hidden)[which_row].view(len(which_row), -1, heads, size).transpose(1, 2)
+    mask = None if additive is None else additive[which_row]
+    context = torch.nn.functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=mask, scale=attn.scaling
+    )
+    attended = last.attention.output(context.reshape(len(which_row), heads * size), picked)
+    return last.output(last.intermediate(attended), attended)
 
 
 @dataclass

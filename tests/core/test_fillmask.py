@@ -192,3 +192,19 @@ def test_a_newer_request_can_stop_an_older_one(mlm) -> None:
     state.request_stop()
     with pytest.raises(Cancelled):
         fill_mask(model, tok, "the [MASK] sat on the [MASK].", mode="joint", state=state)
+
+
+def test_real_minilm_sized_model_matches_direct_logits(minilm_dir) -> None:
+    """6 layers x 12 heads: the last-layer-at-masks shortcut gives the model's own numbers."""
+    transformers.utils.logging.set_verbosity_error()
+    torch.manual_seed(0)
+    model = transformers.BertForMaskedLM.from_pretrained(minilm_dir).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(minilm_dir)
+    text = "Paris is the [MASK] of France, and London is the [MASK] of England."
+    result = fill_mask(model, tok, text, top_k=5)
+    ids, probs = _probs(model, tok, text)
+    positions = [i for i, t in enumerate(ids) if t == tok.mask_token_id]
+    for mask, position in zip(result.masks, positions, strict=True):
+        values, top = probs[position].topk(5)
+        assert [c.token_ids[0] for c in mask.candidates] == top.tolist()
+        assert [c.score for c in mask.candidates] == pytest.approx(values.tolist(), rel=1e-4, abs=1e-7)
