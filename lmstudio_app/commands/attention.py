@@ -1,0 +1,91 @@
+"""`lmstudio-app attention`: a sentence's attention as JSON, an offline bertviz page, or the overview PNG."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+from pathlib import Path
+
+from lmstudio_app.commands._common import add_model_arguments, load_model_from_args, stderr_progress
+from lmstudio_app.core.errors import UserError
+
+NAME = "attention"
+HELP = "save a sentence's attention weights (.json), bertviz views (.html) or the layer x head grid (.png)"
+FORMATS = (".json", ".html", ".png")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from lmstudio_app.core.sources import DEFAULT_ENCODER
+
+    add_model_arguments(parser, DEFAULT_ENCODER)
+    parser.add_argument("text", help="the sentence (sentence A for pairs)")
+    parser.add_argument("--pair", metavar="TEXT_B", help="a second sentence, for sentence-pair inputs")
+    parser.add_argument("-o", "--output", required=True, help="output file: .json, .html or .png")
+    parser.add_argument("--size", default="1200x700", help="PNG size as WIDTHxHEIGHT (default: 1200x700)")
+
+
+def _check(args: argparse.Namespace) -> tuple[Path, str, tuple[int, int]]:
+    """Everything that can be checked before loading a model, so bad input fails at once."""
+    out = Path(args.output)
+    kind = out.suffix.lower()
+    if kind not in FORMATS:
+        raise UserError(f"Cannot write {out.name!r}: the output must end in .json, .html or .png.")
+    if not out.parent.exists():
+        raise UserError(f"The folder {out.parent} does not exist: create it or choose another output path.")
+    if not args.text.strip():
+        raise UserError(
+            'The text is empty: give a sentence, e.g. lmstudio-app attention -o a.json "The cat sat."'
+        )
+    match = re.fullmatch(r"(\d+)x(\d+)", args.size.strip().lower())
+    if not match or not (100 <= int(match[1]) <= 8000 and 100 <= int(match[2]) <= 8000):
+        raise UserError(f"Bad --size {args.size!r}: use WIDTHxHEIGHT between 100 and 8000, e.g. 1600x900.")
+    if kind == ".html":
+        from lmstudio_app.core.bertviz_html import MissingAssetsError, assets_help, missing_assets
+
+        if missing_assets():
+            raise MissingAssetsError(assets_help())
+    return out, kind, (int(match[1]), int(match[2]))
+
+
+def _write_png(result, out: Path, size: tuple[int, int]) -> None:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSize
+
+    from lmstudio_app.ui.app import make_application
+    from lmstudio_app.ui.widgets.attention_grid import AttentionGrid
+    from lmstudio_app.ui.widgets.heatmap import export_png
+
+    make_application()
+    grid = AttentionGrid()
+    grid.set_weights(result.attentions, result.tokens)
+    grid.plot.setTitle(
+        f"{result.model}: {result.n_layers} layers x {result.n_heads} heads, {result.n_tokens} tokens"
+    )
+    export_png(grid, out, QSize(*size))
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from lmstudio_app.core.attention import extract_attention
+
+    out, kind, size = _check(args)
+    loaded = load_model_from_args(args)
+    result = extract_attention(loaded, args.text, args.pair, state=stderr_progress())
+    if kind == ".json":
+        out.write_text(json.dumps(result.to_json(), ensure_ascii=False), encoding="utf-8")
+    elif kind == ".html":
+        from lmstudio_app.core.bertviz_html import write_bertviz_html
+
+        write_bertviz_html(result, out)
+    else:
+        _write_png(result, out, size)
+    note = " (input truncated)" if result.truncated else ""
+    print(
+        f"wrote {out} ({result.n_tokens} tokens, {result.n_layers} layers x {result.n_heads} heads){note}",
+        file=sys.stderr,
+    )
+    return 0

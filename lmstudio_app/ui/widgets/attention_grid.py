@@ -1,0 +1,177 @@
+"""Overview of every head: a layers x heads grid of small attention maps, drawn as one image.
+
+One image for all cells (rather than one plot per head) keeps drawing a 6 x 12 grid of 128-token maps
+to a few milliseconds. Each cell is scaled to its own maximum so that weak heads still show their
+pattern; hovering reads out the true weight and clicking a cell selects that head.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QWidget
+
+from lmstudio_app.ui.widgets.heatmap import lookup_table
+
+MAX_CELL = 128  # pixels per cell side; longer inputs are averaged down in the overview only
+GAP = 3
+GAP_RGB = (205, 205, 205)
+
+
+def _pool(weights: np.ndarray, size: int) -> np.ndarray:
+    """Average the last two axes down to at most `size` x `size` (block means, padded with zeros)."""
+    n = weights.shape[-1]
+    factor = math.ceil(n / size)
+    if factor <= 1:
+        return weights
+    m = math.ceil(n / factor) * factor
+    padded = np.zeros((*weights.shape[:-2], m, m), dtype=weights.dtype)
+    padded[..., :n, :n] = weights
+    shape = (*weights.shape[:-2], m // factor, factor, m // factor, factor)
+    return padded.reshape(shape).mean(axis=(-3, -1))
+
+
+def mosaic(weights: np.ndarray, per_cell_max: bool = True) -> tuple[np.ndarray, int]:
+    """(layers, heads, n, n) weights -> (RGB image of the grid, cell side in pixels)."""
+    cells = _pool(np.asarray(weights, dtype=np.float32), MAX_CELL)
+    layers, heads, side = cells.shape[0], cells.shape[1], cells.shape[-1]
+    if per_cell_max:
+        top = cells.max(axis=(-2, -1), keepdims=True)
+        cells = np.divide(cells, top, out=np.zeros_like(cells), where=top > 0)
+    else:
+        cells = np.clip(cells, 0.0, 1.0)
+    index = np.clip((cells * 255).round(), 0, 255).astype(np.uint8)
+    rgb_cells = lookup_table("weights")[index]  # (layers, heads, side, side, 3)
+    stride = side + GAP
+    image = np.empty((layers * stride - GAP, heads * stride - GAP, 3), dtype=np.uint8)
+    image[:] = GAP_RGB
+    padded = np.empty((layers, heads, stride, stride, 3), dtype=np.uint8)
+    padded[:] = GAP_RGB
+    padded[:, :, :side, :side] = rgb_cells
+    full = padded.transpose(0, 2, 1, 3, 4).reshape(layers * stride, heads * stride, 3)
+    image[:] = full[: image.shape[0], : image.shape[1]]
+    return image, side
+
+
+class AttentionGrid(pg.GraphicsLayoutWidget):
+    """Layers as rows, heads as columns; `cells` lists each head's rectangle in plot coordinates."""
+
+    hovered = Signal(str)
+    cell_clicked = Signal(int, int)  # layer, head
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, border=False)
+        self.setBackground("w")
+        self.plot = self.addPlot()
+        self.plot.showAxis("top")
+        self.plot.hideAxis("bottom")
+        self.plot.setLabel("left", "layer")
+        self.plot.setLabel("top", "head")
+        self.plot.invertY(True)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.marker = pg.QtWidgets.QGraphicsRectItem()
+        self.marker.setPen(QPen(QColor(230, 85, 13), 0))
+        self.marker.setZValue(10)
+        self.marker.hide()
+        self.plot.addItem(self.marker)
+        self.weights = np.zeros((0, 0, 0, 0), dtype=np.float32)
+        self.row_tokens: list[str] = []
+        self.col_tokens: list[str] = []
+        self.cells: list[tuple[int, int, QRectF]] = []
+        self.side = 0
+        self.readout = ""
+        self._user_zoomed = False
+        self.plot.vb.sigRangeChangedManually.connect(lambda *_: setattr(self, "_user_zoomed", True))
+        self.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.scene().sigMouseClicked.connect(self._mouse_clicked)
+
+    def set_weights(
+        self, weights: np.ndarray, rows: list[str], cols: list[str] | None = None, per_cell_max: bool = True
+    ) -> None:
+        """Draw (layers, heads, n, n) weights; rows/cols are the token labels used in the hover readout."""
+        self.weights = np.asarray(weights, dtype=np.float32)
+        self.row_tokens, self.col_tokens = list(rows), list(cols if cols is not None else rows)
+        layers, heads = self.weights.shape[:2]
+        if self.weights.size == 0:
+            self.image.clear()
+            self.cells = []
+            return
+        image, side = mosaic(self.weights, per_cell_max)
+        self.side = side
+        stride = side + GAP
+        self.image.setImage(image, autoLevels=False, levels=(0, 255))
+        self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
+        self.cells = [
+            (layer, head, QRectF(head * stride, layer * stride, side, side))
+            for layer in range(layers)
+            for head in range(heads)
+        ]
+        self.plot.getAxis("left").setTicks([[(i * stride + side / 2, str(i)) for i in range(layers)]])
+        self.plot.getAxis("top").setTicks([[(i * stride + side / 2, str(i)) for i in range(heads)]])
+        self._user_zoomed = False
+        self.fit()
+        self.marker.hide()
+
+    def fit(self) -> None:
+        """Show the whole grid with square cells (pyqtgraph's aspect lock crops it when inverted)."""
+        if self.image.image is None:
+            return
+        height, width = self.image.image.shape[:2]
+        view = self.plot.vb.size()
+        if view.width() <= 1 or view.height() <= 1:
+            return
+        scale = max(width / view.width(), height / view.height()) * 1.03
+        cx, cy = width / 2, height / 2
+        half_w, half_h = view.width() * scale / 2, view.height() * scale / 2
+        self.plot.vb.setRange(xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if not getattr(self, "_user_zoomed", True):  # pyqtgraph calls this from its own __init__
+            QTimer.singleShot(0, self.fit)  # after the layout has given the plot its new size
+
+    def select(self, layer: int, head: int) -> None:
+        for cell_layer, cell_head, rect in self.cells:
+            if (cell_layer, cell_head) == (layer, head):
+                self.marker.setRect(rect.adjusted(-1, -1, 1, 1))
+                self.marker.show()
+                return
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int, int, int] | None:
+        """(layer, head, query, key) under a scene position, or None between cells."""
+        if not self.cells or not self.plot.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.plot.vb.mapSceneToView(scene_pos)
+        stride = self.side + GAP
+        layer, head = math.floor(p.y() / stride), math.floor(p.x() / stride)
+        dy, dx = p.y() - layer * stride, p.x() - head * stride
+        layers, heads, n, m = self.weights.shape
+        if not (0 <= layer < layers and 0 <= head < heads and 0 <= dy < self.side and 0 <= dx < self.side):
+            return None
+        return layer, head, min(n - 1, int(dy * n / self.side)), min(m - 1, int(dx * m / self.side))
+
+    def _mouse_moved(self, pos: QPointF) -> None:
+        hit = self.cell_at(pos)
+        if hit is None:
+            self.readout = ""
+        else:
+            layer, head, q, k = hit
+            self.readout = (
+                f"layer {layer}, head {head}: {self.row_tokens[q]} → {self.col_tokens[k]} = "
+                f"{float(self.weights[layer, head, q, k]):.4f}"
+            )
+        self.setToolTip(self.readout)
+        self.hovered.emit(self.readout)
+
+    def _mouse_clicked(self, event) -> None:
+        hit = self.cell_at(event.scenePos())
+        if hit is not None:
+            self.select(hit[0], hit[1])
+            self.cell_clicked.emit(hit[0], hit[1])
