@@ -226,6 +226,7 @@ def _vocab(tokenizer: Any, size: int) -> _Vocab:
     special = torch.zeros(size, dtype=torch.bool)
     special[[i for i in tokenizer.all_special_ids if i < size]] = True
     special[known:] = True
+    special[[i for i, t in enumerate(tokens) if not t]] = True  # ids the tokenizer cannot spell
     share = {p: sum(t.startswith(p) for t in tokens) / max(1, known) for p in ("##", "Ġ", "▁")}
     if share["##"] > 0.01:
         scheme, cont = "wordpiece", [t.startswith("##") for t in tokens]
@@ -243,7 +244,13 @@ def _vocab(tokenizer: Any, size: int) -> _Vocab:
 
 
 def _piece_text(tokenizer: Any, tokens: list[str]) -> str:
-    return tokenizer.convert_tokens_to_string(tokens).strip()
+    return tokenizer.convert_tokens_to_string(tokens).strip() if all(tokens) else ""
+
+
+def _token_text(tokenizer: Any, vocab: _Vocab, token_id: int) -> str:
+    """A candidate as the user reads it: decoded text, else the raw token, else its id."""
+    token = vocab.tokens[token_id]
+    return _piece_text(tokenizer, [token]) or token or f"[id {token_id}]"
 
 
 # ---- search ------------------------------------------------------------------------------------------
@@ -352,7 +359,7 @@ def fill_mask(
             probs = first[group[0]].softmax(-1)
             found = _top(probs, vocab.word_start if whole_words else None, top_k)
             candidates = [
-                Candidate(_piece_text(tokenizer, [vocab.tokens[t]]), p, (t,), bool(vocab.continuation[t]))
+                Candidate(_token_text(tokenizer, vocab, t), p, (t,), bool(vocab.continuation[t]))
                 for p, t in found
             ]
         else:

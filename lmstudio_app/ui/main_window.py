@@ -17,6 +17,7 @@ from lmstudio_app.ui.theme import THEMES, apply_theme
 # (tab title, module, class): every panel takes (AppState, parent).
 PANELS: list[tuple[str, str, str]] = [
     ("Models", "lmstudio_app.ui.model_panel", "ModelPanel"),
+    ("Masked words", "lmstudio_app.ui.fillmask_panel", "FillMaskPanel"),
     ("Attention", "lmstudio_app.ui.attention_panel", "AttentionPanel"),
 ]
 
