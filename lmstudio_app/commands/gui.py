@@ -51,12 +51,17 @@ def run(args: argparse.Namespace) -> int:
     window.installEventFilter(probe)
     window.show()
     spec = args.model or default_model_name()
-    loaded: dict[str, object] = {}
-    started = time.perf_counter()
+    loaded: dict[str, float | str] = {}
+
+    def start_loading() -> None:
+        loaded["started"] = time.perf_counter()
+        window.model_panel.load(spec)
+
     window.model_panel.load_finished.connect(
-        lambda key: loaded.update(key=key, s=time.perf_counter() - started)
+        lambda key: loaded.update(key=key, s=time.perf_counter() - float(loaded["started"]))
     )
-    window.model_panel.load(spec)
+    # Loading imports torch on a worker thread; start it once the window is up so that it paints first.
+    QTimer.singleShot(100, start_loading)
     if not smoke:
         return app.exec()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -75,9 +75,10 @@ class ModelPanel(QWidget):
         self._fill_sources()
         self._restore_choices()
         state.models_changed.connect(self.refresh_table)
+        # Listing devices imports torch: do it just after the window has painted, not before.
         self._device_worker = Worker(lambda state: list_devices())
         self._device_worker.result.connect(self._set_devices)
-        self._device_worker.start()
+        QTimer.singleShot(300, self._device_worker.start)
 
     # ---- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
