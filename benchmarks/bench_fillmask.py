@@ -59,10 +59,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
 
     import torch
     import transformers
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from lmstudio_app.core.fillmask import fill_mask
 

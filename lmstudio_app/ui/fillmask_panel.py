@@ -356,8 +356,9 @@ class FillMaskPanel(QWidget):
         missing = {HEAD_MLM: "no masked-LM head", HEAD_NSP: "no next-sentence head"}[head]
         for m in models:
             combo.addItem(m.key if m.has_head(head) else f"{m.key} ({missing})", m.key)
-        keys = [m.key for m in models]
-        if current in keys:
+        useful = [m.key for m in models if m.has_head(head)]
+        # Keep the user's choice unless it lacks the head and a model that has it is now loaded.
+        if current in useful or (current in [m.key for m in models] and not useful):
             combo.setCurrentIndex(combo.findData(current))
         elif default:
             combo.setCurrentIndex(combo.findData(default[0].key))

@@ -165,3 +165,22 @@ def test_next_sentence_tab(qtbot, make_panel) -> None:
     )
     qtbot.waitUntil(lambda: "has no next-sentence head" in panel.nsp_label.text(), timeout=WAIT_MS)
     assert "Loaded models that have it" in panel.nsp_label.text()
+
+
+def test_clicking_a_bar_fills_that_word_and_new_models_are_offered(qtbot, make_panel, tiny_model) -> None:
+    from PySide6.QtCore import QPointF
+
+    panel = make_panel("encoder")
+    assert "no masked-LM head" in panel.model_combo.currentText()
+    loaded = panel.state.registry.load(str(tiny_model("mlm")), duplicate="copy")
+    panel.state.add_loaded(loaded)  # loading a masked-LM model elsewhere switches the panel to it
+    assert panel.model_combo.currentData() == loaded.key and panel.note.text() == ""
+    panel.editor.setPlainText("a [MASK] sat.")
+    _wait_for_rows(qtbot, panel)
+    view = panel.views[0].mask_views[0]
+    bars = view.bars
+    qtbot.waitUntil(lambda: bars.plotItem.vb.viewRange()[1][1] > 3, timeout=WAIT_MS)
+    scene = bars.plotItem.vb.mapViewToScene(QPointF(view.bars.values[2] / 2, len(view.words) - 1 - 2))
+    qtbot.mouseClick(bars.viewport(), Qt.MouseButton.LeftButton, pos=bars.mapFromScene(scene))
+    word = view.words[2]
+    assert panel.editor.toPlainText() == f"a {word[2:] if word.startswith('##') else word} sat."
