@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -175,7 +175,9 @@ class AttentionPanel(QWidget):
 
     def _build_overview(self) -> QWidget:
         self.grid = AttentionGrid()
-        self.grid.setToolTip("Every head; click one to open it on the right")
+        self.grid.setToolTip(
+            "Every head; click one to open it on the right, double-click to see the whole grid"
+        )
         self.grid.cell_clicked.connect(self.select_head)
         self._hover(self.grid)
         self.detail = Heatmap()
@@ -280,6 +282,7 @@ class AttentionPanel(QWidget):
         box.addWidget(self.bertviz_note)
         self.web = OfflineWebView()  # the browser itself starts only when this tab is first shown
         self.web.load_finished.connect(self.bertviz_loaded)
+        self.web.hide()  # shown once there is a page to show (and the JavaScript to draw it)
         box.addWidget(self.web, 1)
         return page
 
@@ -525,13 +528,13 @@ class AttentionPanel(QWidget):
             "Neuron": self.neuron_products,
         }.get(tab, self.grid)
 
-    def export(self, kind: str, path: Path | str, size: QSize | None = None) -> Path:
+    def export(self, kind: str, path: Path | str) -> Path:
         """Write the current view (png, svg), the bertviz page (html) or the raw weights (json) to `path`."""
         if self.result is None or self.view is None:
             raise UserError("Show a sentence's attention first.")
         path = Path(path)
         if kind == "png":
-            export_png(self.export_widget(), path, size)
+            export_png(self.export_widget(), path)  # at its size on screen
         elif kind == "svg":
             export_svg(self.export_widget(), path, title=f"Attention of {self.result.model}")
         elif kind == "html":

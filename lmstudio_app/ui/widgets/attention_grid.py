@@ -35,26 +35,33 @@ def _pool(weights: np.ndarray, size: int) -> np.ndarray:
     return padded.reshape(shape).mean(axis=(-3, -1))
 
 
+def grid_lookup_table() -> np.ndarray:
+    """The weights colour map on indices 0..254, and index 255 for the gaps between cells."""
+    lut = lookup_table("weights")[np.linspace(0, 255, 255).round().astype(int)]
+    return np.vstack([lut, np.array([GAP_RGB], dtype=np.uint8)])
+
+
+_GRID_LUT = grid_lookup_table()
+
+
 def mosaic(weights: np.ndarray, per_cell_max: bool = True) -> tuple[np.ndarray, int]:
-    """(layers, heads, n, n) weights -> (RGB image of the grid, cell side in pixels)."""
+    """(layers, heads, n, n) weights -> (uint8 colour-index image of the grid, cell side in pixels).
+
+    Indices instead of RGB let Qt draw an 8-bit indexed image with a colour table, which keeps the
+    whole grid to a few milliseconds.
+    """
     cells = _pool(np.asarray(weights, dtype=np.float32), MAX_CELL)
     layers, heads, side = cells.shape[0], cells.shape[1], cells.shape[-1]
     if per_cell_max:
         top = cells.max(axis=(-2, -1), keepdims=True)
-        cells = np.divide(cells, top, out=np.zeros_like(cells), where=top > 0)
+        scale = np.divide(254.0, top, out=np.zeros_like(top), where=top > 0)
     else:
-        cells = np.clip(cells, 0.0, 1.0)
-    index = np.clip((cells * 255).round(), 0, 255).astype(np.uint8)
-    rgb_cells = lookup_table("weights")[index]  # (layers, heads, side, side, 3)
+        scale = np.float32(254.0)
     stride = side + GAP
-    image = np.empty((layers * stride - GAP, heads * stride - GAP, 3), dtype=np.uint8)
-    image[:] = GAP_RGB
-    padded = np.empty((layers, heads, stride, stride, 3), dtype=np.uint8)
-    padded[:] = GAP_RGB
-    padded[:, :, :side, :side] = rgb_cells
-    full = padded.transpose(0, 2, 1, 3, 4).reshape(layers * stride, heads * stride, 3)
-    image[:] = full[: image.shape[0], : image.shape[1]]
-    return image, side
+    padded = np.full((layers, stride, heads, stride), 255, dtype=np.uint8)
+    padded[:, :side, :, :side] = np.minimum(cells * scale + 0.5, 254).astype(np.uint8).transpose(0, 2, 1, 3)
+    image = padded.reshape(layers * stride, heads * stride)[: layers * stride - GAP, : heads * stride - GAP]
+    return np.ascontiguousarray(image), side
 
 
 class AttentionGrid(pg.GraphicsLayoutWidget):
@@ -106,7 +113,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         image, side = mosaic(self.weights, per_cell_max)
         self.side = side
         stride = side + GAP
-        self.image.setImage(image, autoLevels=False, levels=(0, 255))
+        self.image.setImage(image, autoLevels=False, levels=(0, 255), lut=_GRID_LUT)
         self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
         self.cells = [
             (layer, head, QRectF(head * stride, layer * stride, side, side))
@@ -171,6 +178,10 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.hovered.emit(self.readout)
 
     def _mouse_clicked(self, event) -> None:
+        if event.double():  # double-click: back to the whole grid after zooming in
+            self._user_zoomed = False
+            self.fit()
+            return
         hit = self.cell_at(event.scenePos())
         if hit is not None:
             self.select(hit[0], hit[1])

@@ -87,6 +87,7 @@ class OfflineWebView(QWidget):
             self.view.load(QUrl.fromLocalFile(name))
 
     def run_js(self, script: str, callback: Callable[[Any], None]) -> None:
+        """Run `script` in the page; `callback` gets its (JSON-like) value on the GUI thread."""
         self.view.page().runJavaScript(script, 0, callback)
 
     def _drop_temp(self) -> None:
@@ -97,5 +98,9 @@ class OfflineWebView(QWidget):
     def shutdown(self) -> None:
         """Free the temporary page file and the browser page before the profile goes."""
         self._drop_temp()
-        if self.view is not None:
-            self.view.setPage(None)
+        if self.view is not None:  # view -> page -> profile: deleted in that order, now, not at exit
+            import shiboken6
+
+            self._layout.removeWidget(self.view)
+            shiboken6.delete(self.view)
+            self.view = None

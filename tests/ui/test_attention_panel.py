@@ -1,0 +1,245 @@
+"""The attention panel driven like a user would: type, run, click heads, change options, export, bertviz."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
+
+from lmstudio_app.core.attention import AttentionResult
+from lmstudio_app.core.bertviz_html import bertviz_html, missing_assets
+from lmstudio_app.ui import attention_panel as panel_module
+from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.attention_panel import TABS, AttentionPanel
+from lmstudio_app.ui.widgets.web_view import SET_HTML_LIMIT, OfflineWebView
+
+needs_js = pytest.mark.skipif(bool(missing_assets()), reason="run packaging/dev.sh to fetch resources/js")
+SENTENCE = "the cat sat on the mat"  # [CLS] + 6 words + [SEP] = 8 tokens with the tiny vocabulary
+
+
+@pytest.fixture(scope="module")
+def app_state(tiny_model, qapp) -> AppState:
+    state = AppState()
+    state.registry.load(str(tiny_model("mlm")))
+    return state
+
+
+@pytest.fixture
+def panel(qtbot, app_state) -> AttentionPanel:
+    widget = AttentionPanel(app_state)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def _run(qtbot, panel: AttentionPanel, text: str = SENTENCE, pair: str = "") -> AttentionResult:
+    panel.text_edit.setText(text)
+    panel.pair_edit.setText(pair)
+    with qtbot.waitSignal(panel.result_shown, timeout=30000):
+        qtbot.keyClick(panel.text_edit, Qt.Key.Key_Return)
+    return panel.result
+
+
+def _js(qtbot, web: OfflineWebView, script: str):
+    box: dict = {}
+    web.run_js(script, lambda value: box.setdefault("value", value))
+    qtbot.waitUntil(lambda: "value" in box, timeout=10000)
+    return box["value"]
+
+
+def _wait_for_svg(qtbot, web: OfflineWebView, timeout: float = 20.0) -> list:
+    """[[view, lines, rects, texts], ...] per bertviz view, once the SVG has been drawn."""
+    script = (
+        "JSON.stringify(Array.from(document.querySelectorAll('section.view')).map(s => [s.dataset.view,"
+        " s.querySelectorAll('svg line').length, s.querySelectorAll('svg rect').length,"
+        " s.querySelectorAll('svg text').length]))"
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = json.loads(_js(qtbot, web, script) or "[]")
+        if (counts and all(c[1] > 0 for c in counts)) or time.monotonic() > deadline:
+            return counts
+        qtbot.wait(200)
+
+
+def test_overview_shows_one_cell_per_layer_and_head(qtbot, panel):
+    result = _run(qtbot, panel)
+    assert result.n_tokens == 8 and result.attentions.shape == (2, 2, 8, 8)
+    assert len(panel.grid.cells) == result.n_layers * result.n_heads == 4
+    assert panel.detail.matrix.shape == (8, 8)
+    assert panel.detail.rows[0] == "[CLS]" and panel.detail.cols[-1] == "[SEP]"
+    assert "8 tokens" in panel.status.text()
+    panel.grab().save("/tmp/attention_panel_overview.png")
+
+
+def test_clicking_a_cell_opens_that_head_and_hover_reads_the_weight(qtbot, panel):
+    result = _run(qtbot, panel)
+    layer, head, rect = panel.grid.cells[3]  # layer 1, head 1
+    vb = panel.grid.plot.vb
+    scene_point = vb.mapViewToScene(rect.center())
+    widget_point = panel.grid.mapFromScene(scene_point)
+    qtbot.mouseClick(panel.grid.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
+    assert (panel.layer, panel.head) == (layer, head) == (1, 1)
+    assert panel.detail_title.text().startswith("Layer 1, head 1")
+    np.testing.assert_allclose(panel.detail.matrix, result.attentions[1, 1], rtol=1e-6)
+    # hover over the detail map (row 1 "the", column 2 "cat"): the readout names both tokens and the weight
+    qtbot.wait(200)  # let the new map settle into its final geometry
+    scene_point = panel.detail.plot.vb.mapViewToScene(QPointF(2.5, 1.5))
+    qtbot.mouseMove(panel.detail.viewport(), panel.detail.mapFromScene(scene_point))
+    qtbot.waitUntil(lambda: panel.detail.readout != "", timeout=3000)
+    text = panel.detail.readout
+    assert text.startswith("the → cat:") and text.endswith(f"{result.attentions[1, 1, 1, 2]:.4f}")
+
+
+def test_hide_specials_renormalise_and_threshold(qtbot, panel):
+    _run(qtbot, panel)
+    panel.hide_special.setChecked(True)
+    assert panel.detail.matrix.shape == (6, 6)
+    assert "[CLS]" not in panel.detail.rows
+    assert panel.detail.matrix.sum(-1).max() < 1.0  # the weight on [CLS]/[SEP] is gone
+    panel.renormalise.setChecked(True)
+    np.testing.assert_allclose(panel.detail.matrix.sum(-1), 1.0, rtol=1e-5)
+    panel.threshold.setValue(20)  # 0.20
+    shown = panel.detail.matrix
+    assert ((shown == 0) | (shown >= 0.2)).all()
+    assert panel.grid.weights.shape == (2, 2, 6, 6)
+
+
+def test_token_range_narrows_every_view(qtbot, panel):
+    _run(qtbot, panel)
+    panel.start_spin.setValue(2)
+    panel.stop_spin.setValue(5)
+    qtbot.waitUntil(lambda: panel.grid.weights.shape == (2, 2, 4, 4), timeout=3000)
+    assert panel.detail.rows == ["cat", "sat", "on", "the"]
+    assert panel.neuron_token.count() == 4 and panel.neuron_token.itemText(0) == "2: cat"
+
+
+def test_head_summary_is_clickable(qtbot, panel):
+    _run(qtbot, panel)
+    panel.tabs.setCurrentIndex(TABS.index("Head summary"))
+    maps = panel.summary_maps
+    assert set(maps) == {"entropy", "distance", "special_share"}
+    for heat in maps.values():
+        assert heat.matrix.shape == (2, 2)
+    assert maps["special_share"].matrix.min() >= 0.0 and maps["special_share"].matrix.max() <= 1.0
+    entropy = maps["entropy"]
+    qtbot.wait(200)  # final geometry
+    point = entropy.mapFromScene(entropy.plot.vb.mapViewToScene(QPointF(1.5, 0.5)))  # layer 0, head 1
+    qtbot.mouseClick(entropy.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert TABS[panel.tabs.currentIndex()] == "Overview"
+    assert (panel.layer, panel.head) == (0, 1)
+
+
+def test_rollout_map_and_bars(qtbot, panel):
+    result = _run(qtbot, panel)
+    panel.tabs.setCurrentIndex(TABS.index("Rollout"))
+    assert panel.rollout_map.matrix.shape == (8, 8)
+    np.testing.assert_allclose(panel.rollout_map.matrix.sum(-1), 1.0, rtol=1e-5)
+    panel.rollout_token.setCurrentIndex(2)
+    assert len(panel.rollout_bars.values) == result.n_tokens
+    np.testing.assert_allclose(panel.rollout_bars.values, panel.rollout_map.matrix[2], rtol=1e-5)
+
+
+def test_neuron_view_for_a_chosen_head_and_token(qtbot, panel):
+    result = _run(qtbot, panel)
+    panel.tabs.setCurrentIndex(TABS.index("Neuron"))
+    panel.neuron_layer.setValue(1)
+    panel.neuron_head.setValue(0)
+    panel.neuron_token.setCurrentIndex(3)
+    assert panel.neuron_products.matrix.shape == (8, 16)  # keys x head dimensions
+    np.testing.assert_allclose(panel.neuron_bars.values, result.attentions[1, 0, 3], rtol=1e-5)
+    assert "“sat”" in panel.neuron_note.text()
+
+
+def test_exports_png_svg_json_html(qtbot, panel, tmp_path):
+    result = _run(qtbot, panel, pair="the dog ran")
+    png = panel.export("png", tmp_path / "grid.png")
+    image = QImage(str(png))
+    assert png.stat().st_size > 1000 and image.size() == panel.grid.size()
+    assert (
+        len({image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}) > 20
+    )
+    svg = panel.export("svg", tmp_path / "grid.svg")
+    assert "<svg" in svg.read_text(encoding="utf-8")
+    data = json.loads(panel.export("json", tmp_path / "w.json").read_text(encoding="utf-8"))
+    assert data["tokens"] == result.tokens and np.allclose(data["attentions"], result.attentions)
+    if not missing_assets():
+        page = panel.export("html", tmp_path / "v.html").read_text(encoding="utf-8")
+        assert "<script src" not in page and "Sentence A -&gt; Sentence B" in page
+
+
+def test_no_model_and_empty_text_say_what_to_do(qtbot):
+    empty = AttentionPanel(AppState())
+    qtbot.addWidget(empty)
+    assert not empty.show_button.isEnabled()
+    assert "Load a model" in empty.status.text()
+    with pytest.raises(Exception, match="Show a sentence"):
+        empty.export("json", "x.json")
+
+
+def test_empty_sentence_is_refused(qtbot, panel):
+    panel.text_edit.setText("   ")
+    assert panel.run() is None
+    assert "Type a sentence" in panel.status.text()
+
+
+def test_missing_js_keeps_native_views_and_explains(qtbot, panel, monkeypatch):
+    monkeypatch.setattr(panel_module, "missing_assets", lambda: ["require.js"])
+    _run(qtbot, panel)
+    panel.tabs.setCurrentIndex(TABS.index("bertviz"))
+    assert "packaging/dev.sh" in panel.bertviz_note.text()
+    assert panel.web.view is None and not panel.web.isVisible()
+    panel.tabs.setCurrentIndex(TABS.index("Overview"))
+    assert len(panel.grid.cells) == 4
+
+
+@needs_js
+def test_bertviz_tab_renders_offline_in_qwebengine(qtbot, panel):
+    _run(qtbot, panel, pair="the dog ran")
+    assert panel.web.view is None  # no browser until the tab is opened
+    with qtbot.waitSignal(panel.bertviz_loaded, timeout=60000) as loaded:
+        panel.tabs.setCurrentIndex(TABS.index("bertviz"))
+    assert loaded.args == [True]
+    counts = _wait_for_svg(qtbot, panel.web)
+    assert [c[0] for c in counts] == ["head", "model"]
+    head, model = counts
+    assert head[1] == 2 * 12 * 12  # one line per head and token pair (12 tokens: [CLS] 6 [SEP] 3 [SEP])
+    assert model[1] == 2 * 2 * 12 * 12  # every layer x head thumbnail
+    assert head[3] >= 24  # token labels on both sides
+    assert panel.web.blocked_requests == []
+    panel.grab().save("/tmp/attention_panel_bertviz.png")
+
+
+@needs_js
+def test_large_page_goes_through_a_file_and_network_requests_are_blocked(qtbot, tmp_path):
+    rng = np.random.default_rng(1)
+    att = rng.random((220, 1, 40, 40)).astype(np.float32)
+    att /= att.sum(-1, keepdims=True)
+    tokens = [f"w{i}" for i in range(40)]
+    big = AttentionResult("synthetic", tokens, np.zeros(40, dtype=bool), att)
+    page = bertviz_html(big, views=("head",))
+    assert len(page.encode()) > SET_HTML_LIMIT  # too big for setHtml's data: URL
+    web = OfflineWebView()
+    qtbot.addWidget(web)
+    web.resize(800, 600)
+    web.set_html(page)  # before the first show: kept until the view exists
+    with qtbot.waitSignal(web.load_finished, timeout=60000):
+        web.show()
+    assert web._temp is not None and web._temp.exists()
+    assert _wait_for_svg(qtbot, web)[0][1] == 40 * 40
+    assert web.blocked_requests == []
+    # A page that does try the network is stopped and the attempt recorded.
+    with qtbot.waitSignal(web.load_finished, timeout=30000):
+        web.set_html(
+            '<html><body><script src="https://cdnjs.cloudflare.com/x.js"></script><img src="http://example.com/a.png"></body></html>'
+        )
+    qtbot.waitUntil(lambda: len(web.blocked_requests) >= 2, timeout=10000)
+    assert any("cdnjs" in url for url in web.blocked_requests)
+    web.shutdown()
+    assert web._temp is None
