@@ -460,16 +460,10 @@ class FillMaskPanel(QWidget):
         self.status.setText("")
         for i, (view, model) in enumerate(zip(self.views, chosen, strict=True)):
             self._latest[i].cancel()
-            if model is None:
-                view.title.setText("")
+            view.title.setText("" if model is None else model.key)
+            if model is None or not model.has_head(HEAD_MLM):  # the note above says why and what to do
                 view.clear()
-                if i == 0:
-                    view.show_message(self._note())
-                continue
-            view.title.setText(model.key)
-            if not model.has_head(HEAD_MLM):
-                view.clear()
-                view.show_message(self._note())
+                view.show_message("")
                 continue
             try:
                 require_masks(text, model.tokenizer.mask_token)
