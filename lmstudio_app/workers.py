@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.tasks import Cancelled, TaskState
@@ -27,6 +27,19 @@ def pool() -> QThreadPool:
         _POOL = QThreadPool()
         _POOL.setMaxThreadCount(4)
     return _POOL
+
+
+class _Job(QRunnable):
+    """A runnable that Python owns: the pool must not delete it, or PySide may later hand out its stale
+    wrapper for another C++ object allocated at the same address (seen as app.style() -> QRunnable)."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self._fn = fn
+
+    def run(self) -> None:
+        self._fn()
 
 
 class Worker(QObject):
@@ -48,8 +61,8 @@ class Worker(QObject):
 
     def start(self) -> Worker:
         _RUNNING.add(self)
-        runnable = QRunnable.create(self._run)
-        pool().start(runnable)
+        self._job = _Job(self._run)
+        pool().start(self._job)
         return self
 
     def cancel(self) -> None:
@@ -81,7 +94,8 @@ class Worker(QObject):
             self.finished.emit()
 
     def _release(self) -> None:
-        _RUNNING.discard(self)
+        # The pool thread may still be returning from the job's run(); let go a little later.
+        QTimer.singleShot(1000, lambda: _RUNNING.discard(self))
 
 
 class LatestOnly(QObject):
