@@ -235,9 +235,16 @@ def probe_score(model: Any, tokenizer: Any, probes: list[dict[str, Any]]) -> dic
 
 # --------------------------------------------------------------------------- schedule / state
 def lr_factor(step: int, cfg: TrainConfig, elapsed_s: float) -> float:
-    """Linear warm-up, then cosine decay over whichever limit (steps/time) binds first."""
-    if step < cfg.warmup_steps:
-        return (step + 1) / cfg.warmup_steps
+    """Linear warm-up, then cosine decay over whichever limit (steps/time) binds first.
+
+    With a time budget the warm-up also ends after 5 % of it at the latest, so a
+    slow, shared CPU does not spend most of the run warming up.
+    """
+    warm = (step + 1) / cfg.warmup_steps
+    if cfg.time_budget_min > 0:
+        warm = max(warm, elapsed_s / (0.05 * cfg.time_budget_min * 60))
+    if warm < 1:
+        return warm
     progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
     if cfg.time_budget_min > 0:
         progress = max(progress, elapsed_s / (cfg.time_budget_min * 60))

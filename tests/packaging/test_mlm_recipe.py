@@ -118,3 +118,13 @@ def test_train_end_to_end_writes_loadable_folder(tiny_base: Path, tmp_path: Path
     record2 = train_mlm.train(corpus, tiny_base, out, work, cfg, probes_path=probes, resume=True,
                               log=lambda _m: None)
     assert record2["steps"] == 4 and record2["heldout_before"] == record["heldout_before"]
+
+
+def test_lr_schedule_warms_up_then_decays_within_time_budget() -> None:
+    cfg = train_mlm.TrainConfig(warmup_steps=100, max_steps=10_000, time_budget_min=10)
+    assert train_mlm.lr_factor(0, cfg, 0.0) == pytest.approx(0.01)
+    # a slow machine: warm-up ends after 5 % of the budget even at step 5
+    assert train_mlm.lr_factor(5, cfg, 30.0) > 0.98
+    mid = train_mlm.lr_factor(200, cfg, 300.0)
+    end = train_mlm.lr_factor(300, cfg, 600.0)
+    assert 1.0 > mid > end == pytest.approx(cfg.min_lr_ratio)
