@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.attention import (
+    AttentionAnalysis,
     AttentionResult,
     HeadStats,
+    analyse,
     display_matrix,
-    extract_attention,
     head_statistics,
     neuron_view,
     rollout,
@@ -55,7 +56,8 @@ BERTVIZ_CHOICES = {
     "Head view": ("head",),
     "Model view": ("model",),
 }
-BERTVIZ_SLOW_TOKENS = 60
+BERTVIZ_SLOW_TOKENS = 60  # bertviz draws a line per token pair and head: slow above this
+BERTVIZ_MAX_TOKENS = 128  # and unusable above this (a 512-token page is 100 MB)
 SUMMARY = (
     ("entropy", "Entropy (nats): low = focused", "{:.3f}"),
     ("distance", "Mean distance (tokens)", "{:.2f}"),
@@ -91,9 +93,8 @@ class AttentionPanel(QWidget):
         controls = QGridLayout()
         self.model_combo = QComboBox()
         self.model_combo.setMinimumContentsLength(24)
-        self.text_edit = QLineEdit(
-            placeholderText="a sentence, e.g. The cat sat on the mat because it was tired."
-        )
+        self.text_edit = QLineEdit("The cat sat on the mat because it was tired.")
+        self.text_edit.setPlaceholderText("a sentence to look at")
         self.pair_edit = QLineEdit(placeholderText="optional second sentence (B) for sentence-pair models")
         self.show_button = QPushButton("Show attention")
         self.show_button.setToolTip("Run the model once with eager attention (Enter)")
@@ -196,7 +197,12 @@ class AttentionPanel(QWidget):
 
     def _build_summary(self) -> QWidget:
         self.summary_page = QWidget()
-        box = QHBoxLayout(self.summary_page)
+        outer = QVBoxLayout(self.summary_page)
+        outer.addWidget(
+            QLabel("Each head over the whole input (rows: layers, columns: heads); click a cell to open it.")
+        )
+        box = QHBoxLayout()
+        outer.addLayout(box, 1)
         self.summary_maps: dict[str, Heatmap] = {}
         for key, title, fmt in SUMMARY:
             column = QVBoxLayout()
@@ -310,7 +316,7 @@ class AttentionPanel(QWidget):
             self.status.setText("Type a sentence to see its attention.")
             return None
         loaded = self.state.registry.get(key)
-        worker = self._latest.submit(extract_attention, loaded, text, pair)
+        worker = self._latest.submit(analyse, loaded, text, pair)
         worker.progress.connect(lambda _f, message: self.status.setText(message))
         worker.result.connect(self.set_result)
         worker.error.connect(
@@ -319,9 +325,13 @@ class AttentionPanel(QWidget):
         self.status.setText(f"Running {loaded.name} with eager attention…")
         return worker.start()
 
-    def set_result(self, result: AttentionResult) -> None:
-        self.result = result
-        self.rollout_full = rollout(result.attentions)
+    def set_result(self, analysis: AttentionAnalysis | AttentionResult) -> None:
+        """Show a new input's attention (an AttentionResult alone is analysed here, on the GUI thread)."""
+        if isinstance(analysis, AttentionResult):
+            analysis = AttentionAnalysis(analysis, rollout(analysis.attentions), head_statistics(analysis))
+        result = self.result = analysis.result
+        self.rollout_full = analysis.rollout
+        self.stats = analysis.stats  # of the whole input, whatever token range is shown
         n = result.n_tokens
         for spin, value in ((self.start_spin, 0), (self.stop_spin, n - 1)):
             spin.blockSignals(True)
@@ -352,7 +362,6 @@ class AttentionPanel(QWidget):
         if stop < start:
             start, stop = stop, start
         self.view = self.result.window(start, stop + 1)
-        self.stats = head_statistics(self.view)
         self._fill_token_choices()
         self._dirty = set(TABS)
         self._draw_current()
@@ -435,8 +444,8 @@ class AttentionPanel(QWidget):
 
     def _draw_summary(self) -> None:
         assert self.stats is not None
-        layers = [str(i) for i in range(self.view.n_layers)]
-        heads = [str(i) for i in range(self.view.n_heads)]
+        layers = [str(i) for i in range(self.stats.entropy.shape[0])]
+        heads = [str(i) for i in range(self.stats.entropy.shape[1])]
         for key, _title, _fmt in SUMMARY:
             values = getattr(self.stats, key)
             levels = (0.0, 1.0) if key == "special_share" else None
@@ -503,13 +512,19 @@ class AttentionPanel(QWidget):
             self.bertviz_note.setText(assets_help() + " The native tabs work without it.")
             self.web.hide()
             return
+        n = self.view.n_tokens
+        if n > BERTVIZ_MAX_TOKENS:
+            self.bertviz_note.setText(
+                f"{n} tokens is too many for bertviz (it draws a line per token pair and head): choose at most "
+                f"{BERTVIZ_MAX_TOKENS} with the token range above. The native tabs show every token."
+            )
+            self.web.hide()
+            return
         self.web.show()
-        slow = self.view.n_tokens > BERTVIZ_SLOW_TOKENS
         self.bertviz_note.setText(
-            f"{self.view.n_tokens} tokens: bertviz draws a line per token pair and head and gets slow; "
-            "narrow the token range above."
-            if slow
-            else "bertviz's head and model views, rendered offline."
+            f"{n} tokens: bertviz gets slow above {BERTVIZ_SLOW_TOKENS}; narrow the token range above."
+            if n > BERTVIZ_SLOW_TOKENS
+            else "bertviz's head and model views, rendered offline (no network)."
         )
         views = BERTVIZ_CHOICES[self.bertviz_choice.currentText()]
         self._html_worker = Worker(lambda view, views, state: bertviz_html(view, views), self.view, views)

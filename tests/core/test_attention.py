@@ -8,6 +8,7 @@ import pytest
 from lmstudio_app.core.attention import (
     AttentionResult,
     display_matrix,
+    eager_attention,
     extract_attention,
     head_statistics,
     neuron_view,
@@ -132,3 +133,12 @@ def test_neuron_view_rejects_out_of_range_choices(tiny_model, registry):
     result = extract_attention(_load(registry, tiny_model("encoder")), "a red car")
     with pytest.raises(UserError):
         neuron_view(result, 5, 0, 0)
+
+
+def test_eager_switch_is_undone_even_when_the_pass_fails(tiny_model, registry):
+    model = _load(registry, tiny_model("encoder")).model
+    assert model.config._attn_implementation == "sdpa"
+    with pytest.raises(RuntimeError), eager_attention(model):
+        assert model.config._attn_implementation == "eager"
+        raise RuntimeError("boom")
+    assert model.config._attn_implementation == "sdpa"

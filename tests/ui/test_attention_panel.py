@@ -243,3 +243,18 @@ def test_large_page_goes_through_a_file_and_network_requests_are_blocked(qtbot, 
     assert any("cdnjs" in url for url in web.blocked_requests)
     web.shutdown()
     assert web._temp is None
+
+
+def test_bertviz_refuses_very_long_ranges_and_native_views_take_them(qtbot, panel):
+    n = 200
+    att = np.full((1, 2, n, n), 1.0 / n, dtype=np.float32)
+    tokens = ["[CLS]", *[f"w{i}" for i in range(n - 2)], "[SEP]"]
+    special = np.array([t.startswith("[") for t in tokens])
+    panel.set_result(AttentionResult("synthetic", tokens, special, att))
+    assert panel.grid.weights.shape == (1, 2, n, n) and len(panel.grid.cells) == 2
+    panel.tabs.setCurrentIndex(TABS.index("bertviz"))
+    assert "too many for bertviz" in panel.bertviz_note.text()
+    assert panel.web.view is None
+    panel.stop_spin.setValue(49)  # tokens 0..49: a range bertviz can draw
+    qtbot.waitUntil(lambda: panel.web.isVisible(), timeout=5000)
+    assert "too many" not in panel.bertviz_note.text()
