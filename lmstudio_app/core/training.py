@@ -15,6 +15,7 @@ import os
 import shlex
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -29,7 +30,7 @@ EventFn = Callable[[dict], None]
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 FINETUNE_FILE = "finetune.json"
 MAX_MISCLASSIFIED = 500
-_ENCODE_CHUNK = 2000
+_ENCODE_CHUNK = 1000  # small chunks: the GIL is held while results become Python lists
 
 
 @dataclass
@@ -1052,15 +1053,17 @@ def export_onnx(model_dir: Path, out_file: Path) -> Path:
             return self.inner(**dict(zip(names, inputs, strict=True))).logits
 
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
-    with quiet_transformers():
+    with quiet_transformers(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             Wrapper().eval(),
             tuple(sample[n] for n in names),
             str(out_file),
             input_names=names,
             output_names=["logits"],
-            dynamic_shapes=tuple({0: batch, 1: seq} for _ in names),
+            dynamic_shapes={"inputs": tuple({0: batch, 1: seq} for _ in names)},
             dynamo=True,
+            verbose=False,
         )
     return out_file
 
