@@ -165,11 +165,21 @@ def extract_attention(
     }
 
     captured: dict[str, list[Any]] = {"q": [], "k": []}
+    me = threading.get_ident()
+
+    def keep(name: str) -> Any:
+        # The model may be shared with another panel running its own forward on another thread: keep ours only.
+        def hook(_module: Any, _inputs: Any, out: Any) -> None:
+            if threading.get_ident() == me:
+                captured[name].append(out.detach())
+
+        return hook
+
     pairs = _qk_modules(base)
     hooks = []
     for q_mod, k_mod in pairs:
-        hooks.append(q_mod.register_forward_hook(lambda _m, _i, out: captured["q"].append(out.detach())))
-        hooks.append(k_mod.register_forward_hook(lambda _m, _i, out: captured["k"].append(out.detach())))
+        hooks.append(q_mod.register_forward_hook(keep("q")))
+        hooks.append(k_mod.register_forward_hook(keep("k")))
     state.raise_if_stopped()
     state.progress(0.3, "Running the model with eager attention")
     try:

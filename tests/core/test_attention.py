@@ -142,3 +142,31 @@ def test_eager_switch_is_undone_even_when_the_pass_fails(tiny_model, registry):
         assert model.config._attn_implementation == "eager"
         raise RuntimeError("boom")
     assert model.config._attn_implementation == "sdpa"
+
+
+def test_another_thread_using_the_same_model_meanwhile_does_not_mix_in(tiny_model, registry):
+    import threading
+
+    import torch
+
+    loaded = _load(registry, tiny_model("mlm"))
+    other = loaded.tokenizer("a red car", return_tensors="pt")
+    stop = threading.Event()
+
+    def other_panel() -> None:  # e.g. fill-mask predictions on the same LoadedModel, with SDPA
+        with torch.inference_mode():
+            while not stop.is_set():
+                loaded.model(**other)
+
+    thread = threading.Thread(target=other_panel)
+    thread.start()
+    try:
+        for _ in range(5):
+            result = extract_attention(loaded, "the cat sat on the mat")
+            assert result.queries is not None and result.queries.shape[2] == 8
+            nv = neuron_view(result, 1, 1, 2)
+            np.testing.assert_allclose(nv.softmax, nv.attention, atol=1e-5)
+    finally:
+        stop.set()
+        thread.join()
+    assert loaded.model.config._attn_implementation == "sdpa"
