@@ -186,3 +186,17 @@ def test_clicking_a_bar_fills_that_word_and_new_models_are_offered(qtbot, make_p
     qtbot.mouseClick(bars.viewport(), Qt.MouseButton.LeftButton, pos=bars.mapFromScene(scene))
     word = view.words[2]
     assert panel.editor.toPlainText() == f"a {word[2:] if word.startswith('##') else word} sat."
+
+
+def test_the_embedded_demo_model_is_labelled_as_such(qtbot, tiny_model, tmp_path) -> None:
+    import shutil
+
+    from lmstudio_app.core.sources import DEFAULT_MASKED_LM
+
+    folder = shutil.copytree(tiny_model("mlm"), tmp_path / DEFAULT_MASKED_LM)  # loads under that name
+    state = AppState()
+    state.add_loaded(state.registry.load(str(folder)))
+    panel = FillMaskPanel(state)
+    qtbot.addWidget(panel)
+    assert "small demo model" in panel.note.text() and "bert-base-uncased" in panel.note.text()
+    assert "Models tab" in panel.note.text()
