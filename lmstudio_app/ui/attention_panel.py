@@ -448,7 +448,9 @@ class AttentionPanel(QWidget):
         heads = [str(i) for i in range(self.stats.entropy.shape[1])]
         for key, _title, _fmt in SUMMARY:
             values = getattr(self.stats, key)
-            levels = (0.0, 1.0) if key == "special_share" else None
+            # share: on its absolute scale; entropy and distance: stretched so that the heads' differences show
+            low, high = float(values.min()), float(values.max())
+            levels = (0.0, 1.0) if key == "special_share" else (low, high if high > low else low + 1e-6)
             self.summary_maps[key].set_matrix(
                 values, layers, heads, levels=levels, row_title="layer", col_title="head"
             )
