@@ -87,30 +87,41 @@ def main() -> None:
     draw(result)
     sdpa_forward()
     assert result.n_tokens == args.tokens, result.n_tokens
-    # Interleaved, so that background load (this machine is shared) hits every figure alike.
-    runs: dict[str, list[float]] = {"total": [], "extract": [], "draw": [], "sdpa": []}
+    # Interleaved, so that background load (this machine is shared) hits every figure alike; each repeat
+    # runs once with torch's default thread count and once with one thread (see the README on why).
+    settings = list(dict.fromkeys([torch.get_num_threads(), 1]))
+    runs = {(t, k): [] for t in settings for k in ("total", "extract", "draw", "sdpa")}
     for _ in range(args.repeats):
-        runs["total"].append(timed(both)[0])
-        ms, result = timed(extract)
-        runs["extract"].append(ms)
-        runs["draw"].append(timed(lambda r=result: draw(r))[0])
-        runs["sdpa"].append(timed(sdpa_forward)[0])
-    med = {k: statistics.median(v) for k, v in runs.items()}
-    low = {k: min(v) for k, v in runs.items()}
-    total, extract_ms, draw_ms, sdpa_ms = med["total"], med["extract"], med["draw"], med["sdpa"]
+        for threads in settings:
+            torch.set_num_threads(threads)
+            runs[threads, "total"].append(timed(both)[0])
+            ms, result = timed(extract)
+            runs[threads, "extract"].append(ms)
+            runs[threads, "draw"].append(timed(lambda r=result: draw(r))[0])
+            runs[threads, "sdpa"].append(timed(sdpa_forward)[0])
+    med = {key: statistics.median(v) for key, v in runs.items()}
+    low = {key: min(v) for key, v in runs.items()}
     print(
         f"model: {DEFAULT_ENCODER} ({result.n_layers} layers x {result.n_heads} heads), {result.n_tokens} tokens, "
-        f"torch threads {torch.get_num_threads()}, median (best) of {args.repeats}, load average {os.getloadavg()[0]:.1f}"
+        f"median (best) of {args.repeats}, load average {os.getloadavg()[0]:.1f}"
     )
-    print(
-        f"extraction + overview drawn offscreen: {total:7.1f} ms ({low['total']:.0f})   (goal < {GOAL_MS:.0f} ms: "
-        f"{'met' if total < GOAL_MS else 'NOT met'}, ratio to goal {total / GOAL_MS:.2f})"
-    )
-    print(f"  eager pass with weights + q/k hooks:  {extract_ms:7.1f} ms ({low['extract']:.0f})")
-    print(f"  overview grid (mosaic + render):      {draw_ms:7.1f} ms ({low['draw']:.0f})")
-    print(
-        f"  plain SDPA forward (other panels):    {sdpa_ms:7.1f} ms ({low['sdpa']:.0f})   (eager pass / SDPA: {extract_ms / sdpa_ms:.2f})"
-    )
+    for t in settings:
+        total = med[t, "total"]
+        print(f"torch threads {t}:")
+        print(
+            f"  extraction + overview drawn offscreen: {total:7.1f} ms ({low[t, 'total']:.0f})   (goal < "
+            f"{GOAL_MS:.0f} ms: {'met' if total < GOAL_MS else 'NOT met'}, ratio to goal {total / GOAL_MS:.2f})"
+        )
+        print(
+            f"    eager pass with weights + q/k hooks: {med[t, 'extract']:7.1f} ms ({low[t, 'extract']:.0f})"
+        )
+        print(f"    overview grid (mosaic + render):     {med[t, 'draw']:7.1f} ms ({low[t, 'draw']:.0f})")
+        print(
+            f"    plain SDPA forward (other panels):   {med[t, 'sdpa']:7.1f} ms ({low[t, 'sdpa']:.0f})   "
+            f"(eager pass / SDPA: {med[t, 'extract'] / med[t, 'sdpa']:.2f})"
+        )
+    if len(settings) > 1:
+        print(f"default threads / one thread, total: {med[settings[0], 'total'] / med[1, 'total']:.2f}")
     if not missing_assets():
         page_ms, page = timed(lambda: bertviz_html(result))
         print(f"offline bertviz page (head + model view): {page_ms:5.1f} ms, {len(page) / 1e6:.1f} MB")
