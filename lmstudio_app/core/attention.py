@@ -13,6 +13,7 @@ from restoring each other's setting out of order.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import threading
 from collections.abc import Iterator
@@ -26,7 +27,13 @@ from lmstudio_app.core.tasks import TaskState, ensure_state
 
 _EAGER_LOCK = threading.Lock()
 # Names of the query and key projections inside one self-attention module, per model family.
-_QK_NAMES = (("query", "key"), ("q_lin", "k_lin"), ("q_proj", "k_proj"), ("q", "k"))
+_QK_NAMES = (
+    ("query", "key"),
+    ("q_lin", "k_lin"),
+    ("query_proj", "key_proj"),
+    ("q_proj", "k_proj"),
+    ("q", "k"),
+)
 MAX_TOKENS = 512
 
 
@@ -158,10 +165,11 @@ def extract_attention(
     specials = set(tokenizer.all_special_ids)
     special = np.array([i in specials for i in ids], dtype=bool)
     b_start = _sentence_b_start(enc) if text_b is not None else None
+    accepted = set(inspect.signature(base.forward).parameters)  # DistilBERT takes no token_type_ids
     inputs = {
         k: v.to(loaded.device)
         for k, v in enc.items()
-        if k in ("input_ids", "token_type_ids", "attention_mask")
+        if k in ("input_ids", "token_type_ids", "attention_mask") and k in accepted
     }
 
     captured: dict[str, list[Any]] = {"q": [], "k": []}
