@@ -210,10 +210,13 @@ def _read_delimited(path: Path, text: str, encoding: str, delimiter: str, state:
     total_lines = max(1, text.count("\n"))
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[list[str]] = []
+    last_start, line_before = 1, 0
     try:
         for row in reader:
             if row and any(cell.strip() for cell in row):
                 rows.append(row)
+                last_start = line_before + 1
+            line_before = reader.line_num
             if len(rows) % _PROGRESS_ROWS == 0 and rows:
                 state.raise_if_stopped()
                 state.progress(
@@ -225,6 +228,11 @@ def _read_delimited(path: Path, text: str, encoding: str, delimiter: str, state:
         ) from exc
     if not rows:
         raise DataError(f"{path.name} is empty: it has no header and no rows. Export the table again.")
+    if reader.line_num - last_start > 0 and text.count('"') % 2 == 1:
+        raise DataError(
+            f'{path.name} line {last_start}: a quote (") opens a field that is never closed, so the rest of the '
+            "file would be read as one text. Close or remove that quote and try again."
+        )
     if _CONTROL.search("".join(rows[0])):
         raise _binary(path.name)
     header, body = rows[0], rows[1:]

@@ -211,3 +211,12 @@ def test_reading_can_be_cancelled(tmp_path):
     state.request_stop()
     with pytest.raises(Cancelled):
         read_table(path, state=state)
+
+
+def test_a_quote_that_is_never_closed_is_reported_not_swallowed(tmp_path):
+    path = write(tmp_path, "open.csv", b'text,label\nfine,pos\n"unterminated, pos\nnext,neg\nthird,pos\n')
+    with pytest.raises(DataError, match=r"line 3: a quote \(\"\) opens a field that is never closed"):
+        read_table(path)
+    # an inch mark inside a field is no quoting: read as written
+    table = read_table(write(tmp_path, "inch.csv", b'text,label\na 5" screen,pos\nok,neg\n'))
+    assert table.frame["text"].tolist() == ['a 5" screen', "ok"]
