@@ -80,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     elif kind == ".html":
         from lmstudio_app.core.bertviz_html import write_bertviz_html
 
+        if result.n_tokens > 128:
+            print(
+                f"note: bertviz gets very slow with {result.n_tokens} tokens; shorter inputs draw faster",
+                file=sys.stderr,
+            )
         write_bertviz_html(result, out)
     else:
         _write_png(result, out, size)

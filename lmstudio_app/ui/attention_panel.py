@@ -86,6 +86,7 @@ class AttentionPanel(QWidget):
         self._window_timer = QTimer(self, singleShot=True, interval=150, timeout=self._apply_window)
         self._build()
         state.models_changed.connect(self.refresh_models)
+        state.model_loaded.connect(self._select_model)
         self.refresh_models()
 
     # ---- layout -------------------------------------------------------------------------------------
@@ -169,7 +170,9 @@ class AttentionPanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.readout)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run).setWhatsThis("Show attention")
+        run_key = QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run)
+        run_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # other panels may use it too
+        run_key.setWhatsThis("Show attention")
 
     def _hover(self, widget) -> None:
         widget.hovered.connect(lambda text: self.readout.setText(text))
@@ -304,6 +307,13 @@ class AttentionPanel(QWidget):
         self.show_button.setEnabled(has)
         if not has:
             self.status.setText("Load a model in the Models tab first; any BERT-like model works.")
+
+    def _select_model(self, key: str) -> None:
+        """A model just loaded in the Models tab becomes the one looked at here."""
+        self.refresh_models()
+        index = self.model_combo.findData(key)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
 
     def run(self) -> Worker | None:
         """Start the attention pass for the current text (a newer request cancels an older one)."""
@@ -555,6 +565,11 @@ class AttentionPanel(QWidget):
         elif kind == "svg":
             export_svg(self.export_widget(), path, title=f"Attention of {self.result.model}")
         elif kind == "html":
+            if self.view.n_tokens > BERTVIZ_MAX_TOKENS:
+                raise UserError(
+                    f"bertviz cannot draw {self.view.n_tokens} tokens: choose at most {BERTVIZ_MAX_TOKENS} "
+                    "with the token range, then export again."
+                )
             path.write_text(bertviz_html(self.view), encoding="utf-8")
         elif kind == "json":
             path.write_text(json.dumps(self.result.to_json(), ensure_ascii=False), encoding="utf-8")

@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage
 
 from lmstudio_app.core.attention import AttentionResult
 from lmstudio_app.core.bertviz_html import bertviz_html, missing_assets
+from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui import attention_panel as panel_module
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention_panel import TABS, AttentionPanel
@@ -255,6 +256,21 @@ def test_bertviz_refuses_very_long_ranges_and_native_views_take_them(qtbot, pane
     panel.tabs.setCurrentIndex(TABS.index("bertviz"))
     assert "too many for bertviz" in panel.bertviz_note.text()
     assert panel.web.view is None
+    with pytest.raises(UserError, match="at most 128"):
+        panel.export("html", "/tmp/never-written.html")
     panel.stop_spin.setValue(49)  # tokens 0..49: a range bertviz can draw
     qtbot.waitUntil(lambda: panel.web.isVisible(), timeout=5000)
     assert "too many" not in panel.bertviz_note.text()
+
+
+def test_a_newly_loaded_model_is_selected(qtbot, tiny_model):
+    state = AppState()
+    first = state.registry.load(str(tiny_model("mlm")))
+    widget = AttentionPanel(state)
+    qtbot.addWidget(widget)
+    assert widget.model_combo.currentData() == first.key
+    second = state.registry.load(str(tiny_model("classifier")))
+    state.add_loaded(second)
+    assert widget.model_combo.count() == 2 and widget.model_combo.currentData() == second.key
+    state.unload(second.key)
+    assert widget.model_combo.count() == 1 and widget.model_combo.currentData() == first.key
