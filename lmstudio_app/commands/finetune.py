@@ -120,12 +120,11 @@ def _max_length(args: argparse.Namespace, train: Any) -> int:
     import transformers
 
     from lmstudio_app.core.data import suggest_max_length, token_lengths
-    from lmstudio_app.core.sources import resolve
-    from lmstudio_app.core.training import quiet_transformers
+    from lmstudio_app.core.training import quiet_transformers, resolve_local
 
     with quiet_transformers():
         tokenizer = transformers.AutoTokenizer.from_pretrained(
-            resolve(args.model).path, local_files_only=True
+            resolve_local(args.model).path, local_files_only=True
         )
     length = suggest_max_length(token_lengths(tokenizer, train))
     _say(f"max length {length} tokens (95th percentile of the data; --max-length to change)")

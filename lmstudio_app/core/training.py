@@ -496,6 +496,27 @@ def fine_tune(
         raise
 
 
+def resolve_local(spec: str) -> Any:
+    """Like sources.resolve, but a hub id must already be in the local cache: training never downloads."""
+    from lmstudio_app.core.sources import ResolvedModel, check_folder, find_embedded, resolve
+
+    spec = spec.strip()
+    looks_like_path = spec.startswith(("/", ".", "~")) or "\\" in spec or spec.count("/") > 1
+    if not spec or find_embedded(spec) is not None or Path(spec).expanduser().exists() or looks_like_path:
+        return resolve(spec)  # embedded, a folder, or a clear "folder not found"
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(snapshot_download(spec, local_files_only=True))
+    except Exception as exc:  # not cached (or not a hub id at all): say what to do
+        raise ModelSourceError(
+            f"{spec} is not on this machine: load it once in the model manager (which downloads it), "
+            "or pick a local folder or an embedded model."
+        ) from exc
+    check_folder(folder, origin=spec)
+    return ResolvedModel(spec, folder, "hub", spec)
+
+
 def _checkpoint_step(path: Path) -> int:
     return int(path.name.rpartition("-")[2])
 
@@ -513,12 +534,10 @@ def _run(
 ) -> FineTuneResult:
     import transformers
 
-    from lmstudio_app.core.sources import resolve
-
     state.progress(0.0, "Loading the tokenizer")
     device = resolve_device(settings.device)
     precision = resolve_precision(settings.precision, device)
-    source = resolve(settings.base_model)
+    source = resolve_local(settings.base_model)
     with quiet_transformers():
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(source.path, local_files_only=True)

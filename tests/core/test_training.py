@@ -235,8 +235,10 @@ def test_bad_data_and_settings_are_refused_clearly(tmp_path, tiny_model):
         fine_tune(train, val, tiny_settings(base, learning_rate=3.0), tmp_path / "d")
     with pytest.raises(UserError, match="no checkpoint to resume"):
         fine_tune(train, val, tiny_settings(base), tmp_path / "e", resume=True)
-    with pytest.raises(UserError, match="not found|Folder not found"):
+    with pytest.raises(UserError, match="Folder not found"):
         fine_tune(train, val, tiny_settings(tmp_path / "no-such-model"), tmp_path / "f")
+    with pytest.raises(UserError, match="not on this machine"):  # training never downloads
+        fine_tune(train, val, tiny_settings("someone/not-cached-model"), tmp_path / "g")
 
 
 def _write(path: Path, text: str) -> Path:
