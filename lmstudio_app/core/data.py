@@ -256,9 +256,11 @@ def _read_delimited(path: Path, text: str, encoding: str, delimiter: str, state:
     width = len(header)
     names = _clean_header(header, problems)
     body = [r + [""] * (width - len(r)) if len(r) < width else r for r in body]
-    frame = (
-        pd.DataFrame(body, columns=names, dtype=object) if body else pd.DataFrame(columns=names, dtype=object)
-    )
+    # Built in slices so a worker thread never holds the GIL long enough to freeze the window.
+    parts = [
+        pd.DataFrame(body[i : i + 20_000], columns=names, dtype=object) for i in range(0, len(body), 20_000)
+    ]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names, dtype=object)
     if frame.empty:
         problems.append("only a header row, no data rows")
     state.progress(1.0, f"Read {len(frame):,} rows from {path.name}")
