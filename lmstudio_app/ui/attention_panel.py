@@ -82,7 +82,7 @@ class AttentionPanel(QWidget):
         self.layer = self.head = 0
         self._dirty: set[str] = set()
         self._latest = LatestOnly(self)
-        self._html_worker: Worker | None = None
+        self._html_latest = LatestOnly(self)  # a newer page (range, choice) replaces one still being built
         self._window_timer = QTimer(self, singleShot=True, interval=150, timeout=self._apply_window)
         self._build()
         state.models_changed.connect(self.refresh_models)
@@ -539,10 +539,12 @@ class AttentionPanel(QWidget):
             else "bertviz's head and model views, rendered offline (no network)."
         )
         views = BERTVIZ_CHOICES[self.bertviz_choice.currentText()]
-        self._html_worker = Worker(lambda view, views, state: bertviz_html(view, views), self.view, views)
-        self._html_worker.result.connect(self.web.set_html)
-        self._html_worker.error.connect(lambda message, _tb: self.bertviz_note.setText(message))
-        self._html_worker.start()
+        worker = self._html_latest.submit(
+            lambda view, views, state: bertviz_html(view, views), self.view, views
+        )
+        worker.result.connect(self.web.set_html)
+        worker.error.connect(lambda message, _tb: self.bertviz_note.setText(message))
+        worker.start()
 
     # ---- export -------------------------------------------------------------------------------------
     def export_widget(self) -> QWidget:
@@ -596,4 +598,5 @@ class AttentionPanel(QWidget):
 
     def shutdown(self) -> None:
         self._latest.cancel()
+        self._html_latest.cancel()
         self.web.shutdown()

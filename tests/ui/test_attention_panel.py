@@ -215,6 +215,10 @@ def test_bertviz_tab_renders_offline_in_qwebengine(qtbot, panel):
     assert head[3] >= 24  # token labels on both sides
     assert panel.web.blocked_requests == []
     panel.grab().save("/tmp/attention_panel_bertviz.png")
+    with qtbot.waitSignal(panel.bertviz_loaded, timeout=60000):
+        panel.bertviz_choice.setCurrentText("Model view")
+    counts = _wait_for_svg(qtbot, panel.web)
+    assert [c[0] for c in counts] == ["model"] and counts[0][1] == 2 * 2 * 12 * 12
 
 
 @needs_js
