@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
 
 from lmstudio_app.core.attention import AttentionResult
 from lmstudio_app.core.bertviz_html import bertviz_html, missing_assets
@@ -67,6 +68,21 @@ def _wait_for_svg(qtbot, web: OfflineWebView, timeout: float = 20.0) -> list:
         if (counts and all(c[1] > 0 for c in counts)) or time.monotonic() > deadline:
             return counts
         qtbot.wait(200)
+
+
+def _far_pixels(a: QImage, b: QImage) -> float:
+    """Share of the drawn pixels whose colours differ a lot between two same-sized images."""
+
+    def rgb(image: QImage) -> np.ndarray:
+        image = image.convertToFormat(QImage.Format.Format_RGB32)
+        raw = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(
+            image.height(), image.bytesPerLine() // 4, 4
+        )
+        return raw[:, : image.width(), :3].astype(int)
+
+    x, y = rgb(a), rgb(b)
+    ink = (x.min(-1) < 200) | (y.min(-1) < 200)  # drawn pixels (not background) in either image
+    return float((np.abs(x - y).max(-1) > 60)[ink].mean())
 
 
 def test_overview_shows_one_cell_per_layer_and_head(qtbot, panel):
@@ -166,13 +182,27 @@ def test_exports_png_svg_json_html(qtbot, panel, tmp_path):
     assert (
         len({image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}) > 20
     )
-    svg = panel.export("svg", tmp_path / "grid.svg")
-    assert "<svg" in svg.read_text(encoding="utf-8")
     data = json.loads(panel.export("json", tmp_path / "w.json").read_text(encoding="utf-8"))
     assert data["tokens"] == result.tokens and np.allclose(data["attentions"], result.attentions)
     if not missing_assets():
         page = panel.export("html", tmp_path / "v.html").read_text(encoding="utf-8")
         assert "<script src" not in page and "Sentence A -&gt; Sentence B" in page
+    # A high-contrast input (each token attends to itself or its neighbour) so that misplaced cells show.
+    n = 10
+    att = np.stack([np.eye(n), np.roll(np.eye(n), 1, axis=1)])[None].astype(np.float32)
+    panel.set_result(AttentionResult("contrast", [f"t{i}" for i in range(n)], np.zeros(n, dtype=bool), att))
+    for tab in ("Overview", "Rollout"):
+        panel.tabs.setCurrentIndex(TABS.index(tab))
+        png = QImage(str(panel.export("png", tmp_path / f"{tab}.png")))
+        svg = panel.export("svg", tmp_path / f"{tab}.svg")
+        assert "<svg" in svg.read_text(encoding="utf-8")
+        drawn = QImage(png.size(), QImage.Format.Format_RGB32)
+        drawn.fill(Qt.GlobalColor.white)
+        painter = QPainter(drawn)
+        QSvgRenderer(str(svg)).render(painter)
+        painter.end()
+        # The SVG shows the same picture as the PNG (cells, axes and labels in the same places).
+        assert _far_pixels(drawn, png) < 0.1, tab
 
 
 def test_no_model_and_empty_text_say_what_to_do(qtbot):

@@ -102,6 +102,7 @@ def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> N
     generator.setSize(widget.size())
     generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
     generator.setTitle(title)
+    generator.setResolution(widget.logicalDpiX())  # else text and lines use 90 dpi and the image does not
     painter = QPainter(generator)
     widget.render(painter)
     painter.end()
