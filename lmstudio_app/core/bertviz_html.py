@@ -13,6 +13,7 @@ import base64
 import html
 import importlib.util
 import json
+import sys
 import uuid
 from pathlib import Path
 
@@ -84,16 +85,24 @@ def assets_help() -> str:
     return ASSETS_HELP.format(folder=js_dir())
 
 
+def _bertviz_dir() -> Path | None:
+    """bertviz's package folder, found without importing it (that would pull in IPython and torch)."""
+    spec = importlib.util.find_spec("bertviz")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    bundle = getattr(sys, "_MEIPASS", None)  # PyInstaller collects bertviz's .js files as data only
+    return Path(bundle) / "bertviz" if bundle else None
+
+
 def _bertviz_js(view: str) -> str:
     """bertviz's own view code, without its require.config (which points at the CDN)."""
-    spec = importlib.util.find_spec("bertviz")  # found without importing bertviz (and IPython, torch)
-    if spec is None or not spec.submodule_search_locations:
+    folder = _bertviz_dir()
+    file = folder / f"{view}_view.js" if folder is not None else None
+    if file is None or not file.is_file():
         raise UserError(
             "The bertviz package is not installed: run `bash packaging/dev.sh run` to install it."
         )
-    source = (Path(next(iter(spec.submodule_search_locations))) / f"{view}_view.js").read_text(
-        encoding="utf-8"
-    )
+    source = file.read_text(encoding="utf-8")
     start = source.index("require.config(")
     end = source.index("});", start) + 3
     body = source[end:]

@@ -78,3 +78,21 @@ def test_missing_assets_say_how_to_get_them(monkeypatch, tmp_path):
 def test_write_to_file(tmp_path):
     path = bv.write_bertviz_html(_result(), tmp_path / "a.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_bundle_finds_bertviz_js_as_data_files(monkeypatch, tmp_path):
+    """In the PyInstaller bundle bertviz is collected as data files only, under sys._MEIPASS/bertviz."""
+    source, js = bv._bertviz_dir(), bv.js_dir()
+    monkeypatch.setattr(bv, "js_dir", lambda: js)  # resources/ would also move under _MEIPASS
+    (tmp_path / "bertviz").mkdir()
+    for view in bv.VIEWS:
+        (tmp_path / "bertviz" / f"{view}_view.js").write_text(
+            (source / f"{view}_view.js").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    monkeypatch.setattr(bv.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(bv.sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert bv._bertviz_dir() == tmp_path / "bertviz"
+    assert "Head view" in bv.bertviz_html(_result())
+    monkeypatch.delattr(bv.sys, "_MEIPASS")
+    with pytest.raises(UserError, match="bertviz package is not installed"):
+        bv.bertviz_html(_result())
