@@ -1,0 +1,131 @@
+"""The Fine-tune tab: closing during training keeps the checkpoint, Resume continues from it, runs list actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from wizard_helpers import (
+    click_next,
+    drive_to_settings,
+    quick_settings,
+    stop_training_at_teardown,  # noqa: F401 (a fixture)
+    write_reviews,
+)
+
+from lmstudio_app.core.runs import checkpoints, read_history, run_info
+from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.finetune_panel import FineTunePanel
+from lmstudio_app.ui.wizard.training_session import active_sessions
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+@pytest.mark.usefixtures("stop_training_at_teardown")
+def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_model):
+    panel = FineTunePanel(AppState())
+    qtbot.addWidget(panel)
+    panel.show()
+    click(qtbot, panel.buttons["New fine-tune…"])
+    wizard = panel.wizard
+    wizard.ask_stop_training = lambda: True  # closing at teardown must never wait for a modal question
+    drive_to_settings(qtbot, wizard, write_reviews(tmp_path / "reviews.csv", n=40))
+    quick_settings(wizard, str(tiny_model("encoder")), max_steps=200, eval_steps=20)
+    click_next(qtbot, wizard)
+    view = wizard.train_page.view
+    qtbot.waitUntil(lambda: view.session.last_log.get("step", 0) >= 5, timeout=60_000)
+
+    # Closing the app asks first; "no" keeps training, "yes" stops cleanly and keeps a checkpoint.
+    asked = []
+    panel.ask_stop_training = lambda: asked.append(1) or False
+    assert not panel.can_close() and view.state == "running"
+    panel.ask_stop_training = lambda: asked.append(1) or True
+    assert panel.can_close() and len(asked) == 2
+    panel.shutdown()
+    assert not active_sessions()
+    qtbot.waitUntil(lambda: view.state == "cancelled", timeout=10_000)
+    assert "Cancelled at step" in view.status.text() and not view.resume_button.isHidden()
+    run_dir = wizard.ctx.run_dir
+    info = run_info(run_dir)
+    saved_step = info.step
+    assert info.status == "cancelled" and info.resumable and 5 <= saved_step < 200
+    assert checkpoints(run_dir)[-1].name == f"checkpoint-{saved_step}"
+
+    # The runs list shows it as resumable; Resume continues from the saved step to the end.
+    panel.refresh()
+    assert panel.runs.select_path(run_dir)
+    row = panel.runs.runs.index(next(r for r in panel.runs.runs if r.path == run_dir))
+    assert panel.runs.item(row, 1).text() == "cancelled (resumable)"
+    assert not panel.buttons["Open results"].isEnabled()
+    click(qtbot, panel.buttons["Resume"])
+    dialog = panel.dialogs[-1]
+    qtbot.waitUntil(lambda: dialog.train_view.state in ("finished", "failed"), timeout=120_000)
+    assert dialog.train_view.state == "finished", dialog.train_view.status.text()
+    new_steps = [e["step"] for e in dialog.train_view.session.history if e["type"] == "log"]
+    assert new_steps[0] == saved_step + 1 and new_steps[-1] == 200
+    steps = [e["step"] for e in read_history(run_dir) if e["type"] == "log"]
+    assert steps == list(range(1, 201))  # nothing repeated, nothing lost
+    assert dialog.stack.currentWidget() is dialog.results_view
+    assert dialog.results_view.per_class.rowCount() == 2
+    assert run_info(run_dir).status == "finished" and not checkpoints(run_dir)
+    dialog.grab().save(str(tmp_path / "resumed.png"))
+
+
+@pytest.mark.usefixtures("stop_training_at_teardown")
+def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
+    from lmstudio_app.core.data import prepare, read_table, split
+    from lmstudio_app.core.runs import new_run_dir
+    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+
+    table = read_table(write_reviews(tmp_path / "reviews.csv", n=24))
+    train, val = split(prepare(table, "text", "label"))
+    runs = []
+    for i, lr in enumerate((1e-3, 1e-4)):
+        settings = FineTuneSettings(
+            base_model=str(tiny_model("encoder")),
+            max_steps=6,
+            eval_steps=3,
+            patience=0,
+            batch_size=8,
+            learning_rate=lr,
+            name=f"compare-{i}",
+        )
+        run_dir = new_run_dir(settings.name)
+        fine_tune(train, val, settings, run_dir)
+        runs.append(run_dir)
+
+    panel = FineTunePanel(AppState())
+    qtbot.addWidget(panel)
+    panel.show()
+    names = [panel.runs.item(r, 0).text() for r in range(panel.runs.rowCount())]
+    assert {"compare-0", "compare-1"} <= set(names)
+
+    panel.runs.select_path(runs[0])
+    click(qtbot, panel.buttons["Open results"])
+    dialog = panel.dialogs[-1]
+    qtbot.waitUntil(lambda: dialog.results_view.result is not None, timeout=20_000)
+    assert dialog.results_view.per_class.rowCount() == 2
+    assert "Accuracy" in dialog.results_view.summary.text()
+
+    panel.runs.select_path(runs[0])
+    panel.runs.select_path(runs[1], add=True)
+    assert len(panel.runs.selected_runs()) == 2
+    click(qtbot, panel.buttons["Compare"])
+    qtbot.waitUntil(lambda: any(type(d).__name__ == "CompareDialog" for d in panel.dialogs), timeout=20_000)
+    compare = next(d for d in panel.dialogs if type(d).__name__ == "CompareDialog")
+    for name in ("compare-0", "compare-1"):
+        assert compare.curves.points("loss", run=name)[0] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        assert compare.curves.points("eval_loss", run=name)[0]
+    compare.grab().save(str(tmp_path / "compare.png"))
+
+    panel.confirm_delete = lambda names: False
+    click(qtbot, panel.buttons["Delete"])
+    assert all(Path(p).exists() for p in runs)
+    panel.confirm_delete = lambda names: True
+    click(qtbot, panel.buttons["Delete"])
+    assert not any(Path(p).exists() for p in runs)
+    assert "Deleted 2 runs" in panel.message.text()
