@@ -37,15 +37,20 @@ def write_csv(path: Path, rows: int, seed: int = 0) -> Path:
 
 
 class StallMeter:
-    def __init__(self) -> None:
+    """Gaps between ticks of a 5 ms GUI timer; `phase()` labels the long ones (what the window showed)."""
+
+    def __init__(self, phase=lambda: "") -> None:
         from PySide6.QtCore import QElapsedTimer, QTimer
 
         self.clock = QElapsedTimer()
         self.gaps: list[int] = []
+        self.long: list[tuple[int, str]] = []
+        self.phase = phase
         self.timer = QTimer(interval=5, timeout=self._tick)
 
     def start(self) -> None:
         self.gaps.clear()
+        self.long.clear()
         self.clock.start()
         self.timer.start()
 
@@ -55,7 +60,10 @@ class StallMeter:
         return gaps[-1], gaps[int(0.99 * (len(gaps) - 1))]
 
     def _tick(self) -> None:
-        self.gaps.append(self.clock.restart())
+        gap = self.clock.restart()
+        self.gaps.append(gap)
+        if gap > 50:
+            self.long.append((gap, self.phase()))
 
 
 def wait(app, condition, timeout_s: float) -> None:
@@ -85,7 +93,7 @@ def main() -> int:
     wizard = FineTuneWizard(AppState())
     wizard.ask_stop_training = lambda: True
     wizard.show()
-    meter = StallMeter()
+    meter = StallMeter(lambda: wizard.train_page.view.status.text()[:70])
 
     big = write_csv(tmp / "big.csv", args.rows)
     meter.start()
@@ -121,6 +129,8 @@ def main() -> int:
         print(f"training did not finish: {view.status.text()}")
         return 1
     ticks = len(meter.gaps)
+    for gap, phase in sorted(meter.long, reverse=True)[:5]:
+        print(f"  stall {gap} ms while: {phase}")
     print(
         f"trained MiniLM {args.steps} steps in the wizard in {time.perf_counter() - started:.1f} s: longest GUI "
         f"stall {longest} ms (99th percentile {p99:.0f} ms, median {statistics.median(meter.gaps or [0])} ms, "

@@ -157,6 +157,8 @@ class FineTunePanel(QWidget):
 
         self.runs.refresh()
         self.folder.setText(f"Runs folder: {runs_root()}")
+        if not self.runs.runs and not self.message.text():
+            self._say("No runs yet: click “New fine-tune…” to train a classifier on your own table.")
         self._update_buttons()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
@@ -185,6 +187,8 @@ class FineTunePanel(QWidget):
         from lmstudio_app.ui.wizard.wizard import FineTuneWizard
 
         if self.wizard is None or (not self.wizard.isVisible() and not self.wizard.training):
+            if self.wizard is not None:
+                self.wizard.deleteLater()  # a closed wizard whose run has ended: start afresh
             self.wizard = FineTuneWizard(self.state, self)
             self.wizard.run_changed.connect(self.refresh)
         self.wizard.show()

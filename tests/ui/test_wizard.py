@@ -153,7 +153,8 @@ def test_wizard_from_file_to_results_with_minilm(qtbot, tmp_path, minilm_dir):
     # Load into the model manager: the other panels see a classifier.
     with qtbot.waitSignal(app.models_changed, timeout=60_000):
         results.load_into_manager()
-    assert [m.path for m in app.models_with(HEAD_CLS)] == [result.model_dir]
+    [loaded] = app.models_with(HEAD_CLS)
+    assert loaded.path == result.model_dir and loaded.name == wizard.ctx.settings["name"]
     wizard.grab().save(str(tmp_path / "results.png"))
 
 
@@ -182,3 +183,35 @@ def test_columns_page_blocks_one_class_and_same_column(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not wizard.split_page.busy, timeout=20_000)
     assert time.monotonic() - start < 20
     assert "only 2 training examples" in wizard.split_page.messages.text()
+
+
+@pytest.mark.usefixtures("stop_training_at_teardown")
+def test_out_of_memory_retry_is_shown_in_the_log(qtbot, tmp_path, tiny_model, monkeypatch):
+    import functools
+
+    import torch
+    from transformers import BertForSequenceClassification
+
+    forward = BertForSequenceClassification.forward
+
+    @functools.wraps(forward)  # keeps the signature, so the Trainer still passes labels
+    def forward_that_runs_out_of_memory(self, input_ids=None, **kwargs):
+        if input_ids.shape[0] > 4:
+            raise torch.OutOfMemoryError(
+                "CUDA out of memory. Tried to allocate 2.00 GiB (injected by the test)"
+            )
+        return forward(self, input_ids=input_ids, **kwargs)
+
+    monkeypatch.setattr(BertForSequenceClassification, "forward", forward_that_runs_out_of_memory)
+    wizard = FineTuneWizard(AppState())
+    wizard.ask_stop_training = lambda: True
+    qtbot.addWidget(wizard)
+    drive_to_settings(qtbot, wizard, write_reviews(tmp_path / "reviews.csv", n=24))
+    quick_settings(wizard, str(tiny_model("encoder")), max_steps=2, eval_steps=2, batch=8)
+    click_next(qtbot, wizard)
+    view = wizard.train_page.view
+    qtbot.waitUntil(lambda: view.state != "running", timeout=60_000)
+    assert view.state == "finished", view.status.text()
+    log = view.log.toPlainText()
+    assert "Out of memory" in log and "batch size 4, gradient accumulation 2" in log
+    assert view.session.oom_retries == 1 and wizard.ctx.result.metrics["global_step"] == 2

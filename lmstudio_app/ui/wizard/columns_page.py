@@ -136,7 +136,7 @@ class ColumnsPage(QWizardPage):
         counts = class_counts(data)
         dropped = data.dropped_empty
         self.summary.setText(
-            f"<b>{len(data.labels):,} examples</b> in <b>{len(counts)} classes</b>."
+            f"<b>{len(data.labels):,} examples</b> in <b>{len(counts)} class{'es' if len(counts) != 1 else ''}</b>."
             + (
                 f" {dropped:,} row{'s' if dropped != 1 else ''} dropped for an empty text or label."
                 if dropped
@@ -145,7 +145,8 @@ class ColumnsPage(QWizardPage):
         )
         self._show_variants(data)
         self.chart.set_counts(dict(sorted(counts.items(), key=lambda kv: (-kv[1], label_sort_key(kv[0])))))
-        messages = [f"<span style='{WARN_STYLE}'>⚠ {html.escape(w)}</span>" for w in data.warnings]
+        warnings = [w for w in data.warnings if len(counts) >= 2 or not w.startswith("only one class")]
+        messages = [f"<span style='{WARN_STYLE}'>⚠ {html.escape(w)}</span>" for w in warnings]
         if len(counts) < 2:
             self.error = (
                 f"Only one class ({html.escape(next(iter(counts), ''))}) in '{html.escape(self.ctx.label_column)}': "

@@ -97,6 +97,7 @@ class DataPage(QWizardPage):
         layout.addWidget(self.progress)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.problems)
+        layout.addStretch(0)
         self.loader = LatestOnly(self)
 
     # ---- actions ------------------------------------------------------------------------------------
@@ -142,6 +143,7 @@ class DataPage(QWizardPage):
             f"delimiter: <b>{describe_delimiter(table.delimiter)}</b>. Change them above if the preview looks wrong."
         )
         self._fill_preview(frame)
+        self.preview.show()
         problems = list(table.problems)
         if len(frame) == 0:
             self.error = "The file has a header but no data rows: add examples below the header line."
@@ -170,6 +172,7 @@ class DataPage(QWizardPage):
         self.error = message
         self.detected.setText("")
         self.preview_model.clear()
+        self.preview.hide()
         self._show_problems([])
         self.completeChanged.emit()
 

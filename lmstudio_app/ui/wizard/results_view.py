@@ -42,7 +42,7 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
     table.verticalHeader().hide()
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     return table
 
 
@@ -96,8 +96,18 @@ def _onnx_job(model_dir: Path, target: str, *, state: Any) -> Path:
     return export_onnx(model_dir, Path(target))
 
 
-def _load_job(app: AppState, model_dir: Path, *, state: Any) -> Any:
-    return app.registry.load(str(model_dir), duplicate="reuse", state=state)
+def _load_job(app: AppState, model_dir: Path, name: str, *, state: Any) -> Any:
+    """Load the fine-tuned folder on the CPU under the run's name (reusing it when already loaded)."""
+    import dataclasses
+
+    from lmstudio_app.core.registry import load_model
+    from lmstudio_app.core.sources import resolve
+
+    existing = app.registry.find(model_dir, "cpu", "float32")
+    if existing is not None:
+        return existing
+    source = dataclasses.replace(resolve(str(model_dir), state=state), name=name)
+    return app.registry.add(load_model(source, "cpu", "float32", state=state, key=f"{name} [cpu, float32]"))
 
 
 class ResultsView(QWidget):
@@ -352,7 +362,8 @@ class ResultsView(QWidget):
             self._report("Open the wizard from the app to load the model into the model manager.", False)
             return None
         self.status.setText("Loading the fine-tuned model into the model manager…")
-        return self._run(_load_job, self.app, self.result.model_dir, done=self._loaded)
+        name = self.saved.get("name") or Path(self.result.run_dir).name
+        return self._run(_load_job, self.app, self.result.model_dir, name, done=self._loaded)
 
     def _loaded(self, loaded: Any) -> None:
         self.app.add_loaded(loaded)
