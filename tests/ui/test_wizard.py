@@ -184,6 +184,23 @@ def test_columns_page_blocks_one_class_and_same_column(qtbot, tmp_path):
     assert time.monotonic() - start < 20
     assert "only 2 training examples" in wizard.split_page.messages.text()
 
+    # A separate validation file: it must have the chosen columns; then its counts are shown.
+    split = wizard.split_page
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("sentence,other\nhello,x0\n", encoding="utf-8")
+    split.use_validation_file(wrong)
+    qtbot.waitUntil(lambda: not split.busy, timeout=20_000)
+    assert "has no column 'text'" in split.messages.text().replace("&#x27;", "'") and not next_enabled(wizard)
+    right = tmp_path / "val.csv"
+    right.write_text("text,other\nhello,x0\nbye,x1\nagain,x1\n", encoding="utf-8")
+    split.use_validation_file(right)
+    qtbot.waitUntil(lambda: not split.busy, timeout=20_000)
+    assert "6</b> training and <b>3</b> validation" in split.summary.text() and next_enabled(wizard)
+    assert [[split.table.item(r, c).text() for c in range(3)] for r in range(2)] == [
+        ["x0", "3", "1"],
+        ["x1", "3", "2"],
+    ]
+
 
 @pytest.mark.usefixtures("stop_training_at_teardown")
 def test_out_of_memory_retry_is_shown_in_the_log(qtbot, tmp_path, tiny_model, monkeypatch):
@@ -208,6 +225,11 @@ def test_out_of_memory_retry_is_shown_in_the_log(qtbot, tmp_path, tiny_model, mo
     qtbot.addWidget(wizard)
     drive_to_settings(qtbot, wizard, write_reviews(tmp_path / "reviews.csv", n=24))
     quick_settings(wizard, str(tiny_model("encoder")), max_steps=2, eval_steps=2, batch=8)
+    wizard.settings_page.lr.setCurrentText("fast")
+    click_next(qtbot, wizard)
+    assert wizard.currentPage() is wizard.settings_page
+    assert "learning rate must be a number" in wizard.settings_page.message.text()
+    wizard.settings_page.lr.setCurrentText("5e-5")
     click_next(qtbot, wizard)
     view = wizard.train_page.view
     qtbot.waitUntil(lambda: view.state != "running", timeout=60_000)
