@@ -27,9 +27,13 @@ def click(qtbot, button) -> None:
 
 @pytest.mark.usefixtures("stop_training_at_teardown")
 def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_model):
-    panel = FineTunePanel(AppState())
-    qtbot.addWidget(panel)
-    panel.show()
+    from lmstudio_app.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.panels["Fine-tune"]
+    window.tabs.setCurrentWidget(panel)
     click(qtbot, panel.buttons["New fine-tune…"])
     wizard = panel.wizard
     wizard.ask_stop_training = lambda: True  # closing at teardown must never wait for a modal question
@@ -42,11 +46,13 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     # Closing the app asks first; "no" keeps training, "yes" stops cleanly and keeps a checkpoint.
     asked = []
     panel.ask_stop_training = lambda: asked.append(1) or False
-    assert not panel.can_close() and view.state == "running"
+    window.close()
+    assert window.isVisible() and view.state == "running" and len(asked) == 1
     panel.ask_stop_training = lambda: asked.append(1) or True
-    assert panel.can_close() and len(asked) == 2
-    panel.shutdown()
-    assert not active_sessions()
+    window.close()
+    assert not window.isVisible() and len(asked) == 2
+    assert not active_sessions()  # shutdown() waited for the training thread
+    window.show()
     qtbot.waitUntil(lambda: view.state == "cancelled", timeout=10_000)
     assert "Cancelled at step" in view.status.text() and not view.resume_button.isHidden()
     run_dir = wizard.ctx.run_dir
