@@ -8,6 +8,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+SMOOTHING = 0.9  # exponential moving average of the training loss, as TensorBoard draws it
 RUN_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
 METRICS = (
     ("eval_loss", "eval loss", pg.QtCore.Qt.PenStyle.SolidLine),
@@ -57,10 +58,14 @@ class LossCurves(QWidget):
         for event in events:
             kind = event.get("type")
             if kind == "log" and event.get("loss") is not None:
+                step, loss = float(event["step"]), float(event["loss"])
                 xs, ys = series.setdefault("loss", ([], []))
-                xs.append(float(event["step"]))
-                ys.append(float(event["loss"]))
-                changed.add("loss")
+                xs.append(step)
+                ys.append(loss)
+                sx, sy = series.setdefault("loss_smooth", ([], []))
+                sx.append(step)
+                sy.append(loss if not sy else SMOOTHING * sy[-1] + (1 - SMOOTHING) * loss)
+                changed.update(("loss", "loss_smooth"))
             elif kind == "eval":
                 for key, _, _ in METRICS:
                     if event.get(key) is not None:
@@ -84,15 +89,19 @@ class LossCurves(QWidget):
         curve = self._curves.get((run, key))
         if curve is None:
             colour_index = list(self.data).index(run)
-            if key == "loss":
-                plot, style, name = self.loss_plot, pg.QtCore.Qt.PenStyle.SolidLine, run or "loss"
+            if key in ("loss", "loss_smooth"):
+                plot, style = self.loss_plot, pg.QtCore.Qt.PenStyle.SolidLine
+                name = (run or "loss (smoothed)") if key == "loss_smooth" else None
             else:
                 _, label, style = next(m for m in METRICS if m[0] == key)
                 plot = self.eval_plot
                 colour_index = colour_index if run else [m[0] for m in METRICS].index(key)
                 name = f"{run}: {label}" if run else label
-            pen = pg.mkPen(RUN_COLOURS[colour_index % len(RUN_COLOURS)], width=2, style=style)
-            symbol = None if key == "loss" else "o"
+            colour = pg.mkColor(RUN_COLOURS[colour_index % len(RUN_COLOURS)])
+            if key == "loss":  # the raw per-step loss is noisy: drawn faint under its smoothed curve
+                colour.setAlpha(70)
+            pen = pg.mkPen(colour, width=1 if key == "loss" else 2, style=style)
+            symbol = None if key.startswith("loss") else "o"
             curve = plot.getPlotItem().plot(
                 [], [], pen=pen, name=name, symbol=symbol, symbolSize=5, symbolBrush=pen.color()
             )
