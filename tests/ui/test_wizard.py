@@ -237,3 +237,43 @@ def test_out_of_memory_retry_is_shown_in_the_log(qtbot, tmp_path, tiny_model, mo
     log = view.log.toPlainText()
     assert "Out of memory" in log and "batch size 4, gradient accumulation 2" in log
     assert view.session.oom_retries == 1 and wizard.ctx.result.metrics["global_step"] == 2
+
+
+@pytest.mark.usefixtures("stop_training_at_teardown")
+def test_sentence_pairs_train_and_show_the_second_text(qtbot, tmp_path, tiny_model):
+    rows = ["question,answer,label"]
+    for i in range(24):
+        rows.append(f"is the cat on the mat {i},yes it is,{'match' if i % 2 else 'other'}")
+    data = tmp_path / "pairs.csv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    wizard = FineTuneWizard(AppState())
+    wizard.ask_stop_training = lambda: True
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.open_file(data)
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=20_000)
+    click_next(qtbot, wizard)
+    columns = wizard.columns_page
+    qtbot.waitUntil(columns.isComplete, timeout=20_000)
+    columns.set_columns("question", "label", pair="answer")
+    qtbot.waitUntil(columns.isComplete, timeout=20_000)
+    assert wizard.ctx.data.pairs is not None and wizard.ctx.data.pairs[0] == "yes it is"
+    click_next(qtbot, wizard)
+    qtbot.waitUntil(wizard.split_page.isComplete, timeout=20_000)
+    click_next(qtbot, wizard)
+    settings = wizard.settings_page
+    quick_settings(wizard, str(tiny_model("encoder")), max_steps=2, eval_steps=2)
+    settings.model_combo.lineEdit().editingFinished.emit()  # as when the user leaves the box
+    qtbot.waitUntil(lambda: not settings.measuring, timeout=30_000)
+    assert min(settings.histogram.lengths) >= 12  # [CLS] question [SEP] answer [SEP]: both texts counted
+    click_next(qtbot, wizard)
+    view = wizard.train_page.view
+    qtbot.waitUntil(lambda: view.state != "running", timeout=60_000)
+    assert view.state == "finished", view.status.text()
+    click_next(qtbot, wizard)
+    results = wizard.results_page.view
+    assert results.per_class.rowCount() == 2
+    headers = [results.mistakes.horizontalHeaderItem(c).text() for c in range(results.mistakes.columnCount())]
+    if results.mistakes.rowCount():
+        assert headers == ["Text", "Second text", "True", "Predicted", "Score"]
+        assert results.mistakes.item(0, 1).text() == "yes it is"
