@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -61,8 +61,7 @@ class TrainView(QWidget):
         row.addWidget(self.speed)
         row.addWidget(self.cancel_button)
         row.addWidget(self.resume_button)
-        splitter = QSplitter()
-        splitter.setOrientation(splitter.orientation().Vertical)
+        splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.curves)
         splitter.addWidget(self.log)
         splitter.setSizes([300, 120])
