@@ -22,7 +22,9 @@ class ConfusionHeatmap(pg.PlotWidget):
         plot.invertY(True)
         plot.setAspectLocked(True)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(pg.colormap.get("CET-L12").getLookupTable(nPts=256))
+        # A white-to-blue ramp built in code: no colour-map data files to ship in the bundle.
+        ramp = pg.ColorMap(pos=[0.0, 1.0], color=[(240, 240, 240), (33, 102, 172)])
+        self.image.setLookupTable(ramp.getLookupTable(nPts=256))
         plot.addItem(self.image)
         self.matrix = np.zeros((0, 0), dtype=int)
         self.labels: list[str] = []
