@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,25 @@ def test_predict_csv_adds_columns_and_keeps_every_row(tmp_path, tiny_model):
         predict_csv(classifier, path, "text", path)
     with pytest.raises(UserError, match="not a text classifier"):
         predict_texts(tiny_model("encoder"), ["x"])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are a Linux feature")
+def test_a_run_in_a_background_thread_yields_the_cpu_to_the_gui_thread(tmp_path, tiny_model):
+    import os
+    import threading
+
+    train, val = sentiment_data(tmp_path, rows=12)
+    state = TaskState()
+    state.request_stop()  # stops before training: only the set-up runs
+    seen: dict[str, int] = {}
+
+    def job() -> None:
+        with pytest.raises(Cancelled):
+            fine_tune(train, val, tiny_settings(tiny_model("encoder")), tmp_path / "r", state=state)
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    thread.join()
+    assert seen["nice"] >= 10
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 10  # the main thread is untouched
