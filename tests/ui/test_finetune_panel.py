@@ -80,6 +80,13 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     assert run_info(run_dir).status == "finished" and not checkpoints(run_dir)
     dialog.grab().save(str(tmp_path / "resumed.png"))
 
+    # Export ONNX from the reopened results.
+    onnx_file = tmp_path / "classifier.onnx"
+    with qtbot.waitSignal(dialog.results_view.action_finished, timeout=120_000) as done:
+        dialog.results_view.export_onnx(onnx_file)
+    assert done.args[1], done.args[0]
+    assert onnx_file.stat().st_size > 10_000 and "Exported ONNX" in dialog.results_view.status.text()
+
 
 @pytest.mark.usefixtures("stop_training_at_teardown")
 def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
