@@ -34,20 +34,20 @@ class _Relay(QObject):
 
 
 @contextlib.contextmanager
-def _lower_priority() -> Iterator[None]:
-    """Let the GUI thread win the CPU over this pool thread (and torch threads it starts); Linux only."""
+def _priority_restored() -> Iterator[None]:
+    """The core lowers a training thread's priority (so the window stays smooth); this pool thread runs
+    other jobs next (model loads, predictions), so its priority is put back afterwards. Linux only."""
     tid = threading.get_native_id()
     try:
         before = os.getpriority(os.PRIO_PROCESS, tid)
-        os.setpriority(os.PRIO_PROCESS, tid, before + 5)
     except (AttributeError, OSError):
         before = None
     try:
         yield
     finally:
         if before is not None:
-            with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, tid, before)  # the pool thread runs other jobs next
+            with contextlib.suppress(OSError):  # lowering the nice value again may need privileges
+                os.setpriority(os.PRIO_PROCESS, tid, before)
 
 
 def _train_job(
@@ -55,7 +55,7 @@ def _train_job(
 ) -> Any:
     from lmstudio_app.core.training import FineTuneSettings, fine_tune
 
-    with _lower_priority():
+    with _priority_restored():
         return fine_tune(
             train, val, FineTuneSettings.from_dict(settings), run_dir, state=state, on_event=on_event
         )
@@ -65,7 +65,7 @@ def _resume_job(run_dir: Path, on_event: Any, *, state: TaskState) -> Any:
     from lmstudio_app.core.training import resume_run
 
     state.progress(-1, "Reading the run's data again")
-    with _lower_priority():
+    with _priority_restored():
         return resume_run(run_dir, state=state, on_event=on_event)
 
 
