@@ -277,3 +277,22 @@ def test_sentence_pairs_train_and_show_the_second_text(qtbot, tmp_path, tiny_mod
     if results.mistakes.rowCount():
         assert headers == ["Text", "Second text", "True", "Predicted", "Score"]
         assert results.mistakes.item(0, 1).text() == "yes it is"
+
+
+def test_label_variants_merge_can_be_turned_off(qtbot, tmp_path):
+    wizard = FineTuneWizard(AppState())
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.open_file(write_reviews(tmp_path / "reviews.csv", n=20))
+    qtbot.waitUntil(wizard.data_page.isComplete, timeout=20_000)
+    click_next(qtbot, wizard)
+    columns = wizard.columns_page
+    qtbot.waitUntil(columns.isComplete, timeout=20_000)
+    assert "2 classes" in columns.summary.text() and "are merged" in columns.variants.text()
+    columns.merge_box.setChecked(False)
+    qtbot.waitUntil(columns.isComplete, timeout=20_000)
+    assert "3 classes" in columns.summary.text() and "would be merged" in columns.variants.text()
+    assert set(columns.chart.series["examples"]) == {"negative", "positive", "Positive "}
+    columns.merge_box.setChecked(True)
+    qtbot.waitUntil(columns.isComplete, timeout=20_000)
+    assert "2 classes" in columns.summary.text() and wizard.ctx.data.merged == {"Positive ": "positive"}
