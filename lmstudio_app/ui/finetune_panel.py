@@ -37,6 +37,9 @@ def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]
     return {run_info(p).name: read_history(p) for p in run_dirs}
 
 
+NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
+
+
 class RunDialog(QDialog):
     """One run: its live training (when resumed) and then its results."""
 
@@ -158,7 +161,9 @@ class FineTunePanel(QWidget):
         self.runs.refresh()
         self.folder.setText(f"Runs folder: {runs_root()}")
         if not self.runs.runs and not self.message.text():
-            self._say("No runs yet: click “New fine-tune…” to train a classifier on your own table.")
+            self._say(NO_RUNS)
+        elif self.runs.runs and self.message.text() == NO_RUNS:
+            self._say("")
         self._update_buttons()
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)

@@ -63,6 +63,7 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
 
     # The runs list shows it as resumable; Resume continues from the saved step to the end.
     panel.refresh()
+    assert not panel.message.text().startswith("No runs yet")
     assert panel.runs.select_path(run_dir)
     row = panel.runs.runs.index(next(r for r in panel.runs.runs if r.path == run_dir))
     assert panel.runs.item(row, 1).text() == "cancelled (resumable)"
@@ -142,3 +143,16 @@ def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
     click(qtbot, panel.buttons["Delete"])
     assert not any(Path(p).exists() for p in runs)
     assert "Deleted 2 runs" in panel.message.text()
+
+
+def test_no_runs_hint_goes_away_once_a_run_exists(qtbot, tmp_path, monkeypatch):
+    from lmstudio_app.core.runs import new_run_dir, write_status
+    from lmstudio_app.ui.finetune_panel import NO_RUNS
+
+    monkeypatch.setenv("LMSTUDIO_HOME", str(tmp_path / "home"))
+    panel = FineTunePanel(AppState())
+    qtbot.addWidget(panel)
+    assert panel.message.text() == NO_RUNS
+    write_status(new_run_dir("first"), "finished")
+    panel.refresh()
+    assert panel.runs.rowCount() == 1 and panel.message.text() == ""
