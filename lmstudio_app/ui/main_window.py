@@ -18,8 +18,8 @@ from lmstudio_app.ui.theme import THEMES, apply_theme
 PANELS: list[tuple[str, str, str]] = [
     ("Models", "lmstudio_app.ui.model_panel", "ModelPanel"),
     ("Masked words", "lmstudio_app.ui.fillmask_panel", "FillMaskPanel"),
-    ("Fine-tune", "lmstudio_app.ui.finetune_panel", "FineTunePanel"),
     ("Attention", "lmstudio_app.ui.attention_panel", "AttentionPanel"),
+    ("Fine-tune", "lmstudio_app.ui.finetune_panel", "FineTunePanel"),
 ]
 
 
