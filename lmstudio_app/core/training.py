@@ -776,7 +776,9 @@ def _make_trainer(
         train_dataset=train_ds,
         eval_dataset=val_ds,
         processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None),
+        data_collator=DataCollatorWithPadding(
+            tokenizer, pad_to_multiple_of=8
+        ),  # few distinct shapes: kernels reuse
         compute_metrics=_compute_metrics,
         callbacks=callbacks,
     )
