@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -31,16 +31,23 @@ class Journey:
         self.window = None
 
     # ---- helpers ------------------------------------------------------------------------------------
+    @staticmethod
+    def pause(ms: int) -> None:
+        """Run the event loop for `ms`; unlike QTest.qWait it lets worker threads have the GIL meanwhile."""
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
     def wait(self, what: str, predicate: Callable[[], bool], timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout:.0f} s waiting for: {what}")
-            QTest.qWait(50)
+            self.pause(50)
 
     def shot(self, name: str) -> None:
         """A screenshot of the real X screen (what a person would see), not a widget rendering."""
-        QTest.qWait(300)
+        self.pause(300)
         screen = QApplication.primaryScreen()
         image = screen.grabWindow(0)
         path = self.shots / f"{name}.png"
@@ -52,7 +59,7 @@ class Journey:
         self.window.raise_()
         self.window.activateWindow()
         self.window.tabs.setCurrentWidget(panel)
-        QTest.qWait(100)
+        self.pause(100)
         assert self.window.tabs.currentWidget() is panel
         return panel
 
