@@ -24,6 +24,7 @@ from typing import Any
 
 from lmstudio_app.core import runs
 from lmstudio_app.core.data import DataError, LabeledData, label_sort_key, read_table
+from lmstudio_app.core.devices import default_device
 from lmstudio_app.core.errors import DeviceError, ModelSourceError, UserError
 from lmstudio_app.core.tasks import Cancelled, TaskState, ensure_state
 
@@ -115,11 +116,8 @@ def resolve_device(device: str) -> str:
     import torch
 
     device = (device or "auto").strip().lower()
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
+    if device == "auto":  # the same preference order as the device picker: GPU, then MPS, then CPU
+        return default_device().split(":")[0]
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
             raise DeviceError(f"{device} is not available on this machine (no CUDA GPU): use --device cpu.")
