@@ -52,10 +52,10 @@ def main() -> None:
     import torch
     from PySide6.QtCore import QSize
 
-    from lmstudio_app.core.attention import extract_attention
-    from lmstudio_app.core.bertviz_html import bertviz_html, missing_assets
-    from lmstudio_app.core.registry import ModelRegistry
-    from lmstudio_app.core.sources import DEFAULT_ENCODER
+    from lmstudio_app.core.attention.bertviz import bertviz_html, missing_assets
+    from lmstudio_app.core.attention.extract import extract_attention
+    from lmstudio_app.core.models.registry import ModelRegistry
+    from lmstudio_app.core.models.sources import DEFAULT_ENCODER
     from lmstudio_app.ui.app import make_application
     from lmstudio_app.ui.widgets.attention_grid import AttentionGrid
     from lmstudio_app.ui.widgets.heatmap import render_image

@@ -29,7 +29,7 @@ PARAGRAPH = (
 def load_model(device: str):
     import transformers
 
-    from lmstudio_app.core.sources import DEFAULT_ENCODER, DEFAULT_MASKED_LM, find_embedded
+    from lmstudio_app.core.models.sources import DEFAULT_ENCODER, DEFAULT_MASKED_LM, find_embedded
 
     embedded = find_embedded(DEFAULT_MASKED_LM)
     if embedded is not None:
@@ -68,7 +68,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from lmstudio_app.core.fillmask import fill_mask
+    from lmstudio_app.core.fillmask.predict import fill_mask
 
     model, tokenizer, label = load_model(args.device)
     pipe = transformers.pipeline(

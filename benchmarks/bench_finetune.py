@@ -57,8 +57,9 @@ def write_reviews(path: Path, rows: int, seed: int = 0) -> Path:
 
 
 def engine_run(csv_path: Path, out: Path, args: argparse.Namespace) -> dict:
-    from lmstudio_app.core.data import prepare, read_table, split
-    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+    from lmstudio_app.core.data.labeled import prepare, split
+    from lmstudio_app.core.data.table import read_table
+    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
 
     train, val = split(prepare(read_table(csv_path), "text", "label"), 0.2, args.seed)
     settings = FineTuneSettings(
@@ -84,8 +85,9 @@ def plain_trainer_run(csv_path: Path, out: Path, args: argparse.Namespace) -> di
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments
 
-    from lmstudio_app.core.data import prepare, read_table, split
-    from lmstudio_app.core.sources import resolve
+    from lmstudio_app.core.data.labeled import prepare, split
+    from lmstudio_app.core.data.table import read_table
+    from lmstudio_app.core.models.sources import resolve
 
     train, val = split(prepare(read_table(csv_path), "text", "label"), 0.2, args.seed)
     labels = sorted(set(train.labels))
@@ -145,8 +147,9 @@ def rss_child(rows: int) -> None:
     """Run in a fresh process: read + tokenize `rows` rows, train a few MiniLM steps, print peak RSS."""
     import resource
 
-    from lmstudio_app.core.data import prepare, read_table, split
-    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+    from lmstudio_app.core.data.labeled import prepare, split
+    from lmstudio_app.core.data.table import read_table
+    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
 
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = write_reviews(Path(tmp) / "big.csv", rows)
@@ -199,9 +202,10 @@ def gui_stall(csv_path: Path, out: Path, steps: int) -> dict:
     from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal
     from PySide6.QtWidgets import QApplication, QLabel
 
-    from lmstudio_app.core.data import prepare, read_table, split
-    from lmstudio_app.core.training import FineTuneSettings, fine_tune
-    from lmstudio_app.workers import Worker
+    from lmstudio_app.core.data.labeled import prepare, split
+    from lmstudio_app.core.data.table import read_table
+    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.ui.qthreading import Worker
 
     app = QApplication.instance() or QApplication([])
     label = QLabel("training")

@@ -87,7 +87,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from lmstudio_app.ui.app_state import AppState
-    from lmstudio_app.ui.wizard.wizard import FineTuneWizard
+    from lmstudio_app.ui.finetune.wizard.wizard import FineTuneWizard
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     wizard = FineTuneWizard(AppState())

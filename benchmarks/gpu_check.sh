@@ -17,7 +17,7 @@ assert torch.cuda.is_available(), "no CUDA device: this check is for the GPU mac
 print("gpu:", torch.cuda.get_device_name(0), "| torch", torch.__version__, "| bf16:", torch.cuda.is_bf16_supported())
 PY
 $app models --json > "$out/models.json"
-mlm=$($py -c "from lmstudio_app.core.sources import embedded_models as e; print(next((m.name for m in e() if m.task == 'fill-mask'), ''))")
+mlm=$($py -c "from lmstudio_app.core.models.sources import embedded_models as e; print(next((m.name for m in e() if m.task == 'fill-mask'), ''))")
 for dtype in float32 bfloat16; do
   if [ -n "$mlm" ]; then
     /usr/bin/time -f "fill-mask $dtype: %e s wall (incl. load)" \
@@ -32,8 +32,8 @@ $py - <<'PY'
 import random, tempfile, time
 from pathlib import Path
 import torch
-from lmstudio_app.core.data import LabeledData, split
-from lmstudio_app.core.training import FineTuneSettings, fine_tune
+from lmstudio_app.core.data.labeled import LabeledData, split
+from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
 
 random.seed(0)
 words = {"pos": "great lovely superb fine happy wonderful".split(), "neg": "awful bad poor sad boring terrible".split()}

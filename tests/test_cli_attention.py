@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from lmstudio_app.cli import main
-from lmstudio_app.core import bertviz_html as bv
+from lmstudio_app.core.attention import bertviz as bv
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from lmstudio_app.cli import main
-from lmstudio_app.core.sources import DEFAULT_MASKED_LM, find_embedded
+from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, find_embedded
 
 
 def _json(capsys, *args: str) -> dict:

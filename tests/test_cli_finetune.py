@@ -150,10 +150,11 @@ def test_predict_bad_input(tmp_path, capsys, tiny_model):
 
 
 def test_finetune_resume_continues_a_cancelled_run(tmp_path, capsys, tiny_model):
-    from lmstudio_app.core.data import prepare, read_table, split
-    from lmstudio_app.core.runs import checkpoints
+    from lmstudio_app.core.data.labeled import prepare, split
+    from lmstudio_app.core.data.table import read_table
+    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
     from lmstudio_app.core.tasks import Cancelled, TaskState
-    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+    from lmstudio_app.core.training.runs import checkpoints
 
     data = reviews_csv(tmp_path / "reviews.csv")
     base = tiny_model("encoder")

@@ -12,7 +12,9 @@ WORDS = (
     "playing cup tea coffee milk water drink drank eat ate food opened open close closed run ran walk"
 ).split()
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-PIECES = [f"##{s}" for s in ("s", "ing", "ed", "er", "ly", "es", "y")] + list("abcdefghijklmnopqrstuvwxyz.,!?'")
+PIECES = [f"##{s}" for s in ("s", "ing", "ed", "er", "ly", "es", "y")] + list(
+    "abcdefghijklmnopqrstuvwxyz.,!?'"
+)
 KINDS = ("pretraining", "mlm", "encoder", "classifier")
 
 

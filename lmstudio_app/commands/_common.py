@@ -38,7 +38,7 @@ def stderr_progress() -> TaskState:
 
 def load_model_from_args(args: argparse.Namespace) -> Any:
     """Resolve and load args.model on args.device/args.dtype, with progress on stderr."""
-    from lmstudio_app.core.registry import ModelRegistry
+    from lmstudio_app.core.models.registry import ModelRegistry
 
     return ModelRegistry().load(
         args.model,

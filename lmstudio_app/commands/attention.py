@@ -17,7 +17,7 @@ FORMATS = (".json", ".html", ".png")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lmstudio_app.core.sources import DEFAULT_ENCODER
+    from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 
     add_model_arguments(parser, DEFAULT_ENCODER)
     parser.add_argument("text", help="the sentence (sentence A for pairs)")
@@ -42,7 +42,11 @@ def _check(args: argparse.Namespace) -> tuple[Path, str, tuple[int, int]]:
     if not match or not (100 <= int(match[1]) <= 8000 and 100 <= int(match[2]) <= 8000):
         raise UserError(f"Bad --size {args.size!r}: use WIDTHxHEIGHT between 100 and 8000, e.g. 1600x900.")
     if kind == ".html":
-        from lmstudio_app.core.bertviz_html import MissingAssetsError, assets_help, missing_assets
+        from lmstudio_app.core.attention.bertviz import (
+            MissingAssetsError,
+            assets_help,
+            missing_assets,
+        )
 
         if missing_assets():
             raise MissingAssetsError(assets_help())
@@ -70,7 +74,7 @@ def _write_png(result, out: Path, size: tuple[int, int]) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from lmstudio_app.core.attention import extract_attention
+    from lmstudio_app.core.attention.extract import extract_attention
 
     out, kind, size = _check(args)
     loaded = load_model_from_args(args)
@@ -78,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if kind == ".json":
         out.write_text(json.dumps(result.to_json(), ensure_ascii=False), encoding="utf-8")
     elif kind == ".html":
-        from lmstudio_app.core.bertviz_html import write_bertviz_html
+        from lmstudio_app.core.attention.bertviz import write_bertviz_html
 
         if result.n_tokens > 128:
             print(

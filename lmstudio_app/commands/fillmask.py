@@ -11,7 +11,7 @@ HELP = "predict the [MASK] words of a sentence"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from lmstudio_app.core.sources import DEFAULT_MASKED_LM
+    from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 
     add_model_arguments(parser, DEFAULT_MASKED_LM, "masked-LM model")
     parser.add_argument("-k", "--top-k", type=int, default=5, help="candidates per mask (default: 5)")
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _check_default_model(spec: str) -> None:
     """The embedded masked-LM may not ship yet: say what to use instead of a 'folder not found'."""
     from lmstudio_app.core.errors import UserError
-    from lmstudio_app.core.sources import DEFAULT_MASKED_LM, cached_models, find_embedded
+    from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, cached_models, find_embedded
 
     if spec.strip().lower() != DEFAULT_MASKED_LM or find_embedded(DEFAULT_MASKED_LM) is not None:
         return
@@ -51,7 +51,7 @@ def _check_default_model(spec: str) -> None:
 
 
 def _is_masked_lm(path: object) -> bool:
-    from lmstudio_app.core.registry import HEAD_MLM, detect_heads
+    from lmstudio_app.core.models.registry import HEAD_MLM, detect_heads
 
     try:
         return HEAD_MLM in detect_heads(path)[1]  # type: ignore[arg-type]
@@ -61,8 +61,8 @@ def _is_masked_lm(path: object) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from lmstudio_app.commands._common import load_model_from_args
-    from lmstudio_app.core.fillmask import fill_mask
-    from lmstudio_app.core.fillmask_text import require_masks
+    from lmstudio_app.core.fillmask.predict import fill_mask
+    from lmstudio_app.core.fillmask.text import require_masks
 
     require_masks(args.text)  # before loading anything: empty text or no mask is exit 2 at once
     _check_default_model(args.model)

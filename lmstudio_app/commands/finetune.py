@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lmstudio_app.core.sources import DEFAULT_ENCODER
+from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 from lmstudio_app.core.tasks import TaskState
 
 NAME = "finetune"
@@ -92,7 +92,8 @@ def _on_event(event: dict) -> None:
 
 
 def _read(path: str, args: argparse.Namespace, state: TaskState) -> Any:
-    from lmstudio_app.core.data import prepare, read_table
+    from lmstudio_app.core.data.labeled import prepare
+    from lmstudio_app.core.data.table import read_table
 
     delimiter = "\t" if (args.delimiter or "").lower() in ("tab", "\\t") else args.delimiter
     table = read_table(path, encoding=args.encoding, delimiter=delimiter, state=state)
@@ -119,8 +120,8 @@ def _max_length(args: argparse.Namespace, train: Any) -> int:
         return args.max_length
     import transformers
 
-    from lmstudio_app.core.data import suggest_max_length, token_lengths
-    from lmstudio_app.core.training import quiet_transformers, resolve_local
+    from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
+    from lmstudio_app.core.finetune.job import quiet_transformers, resolve_local
 
     with quiet_transformers():
         tokenizer = transformers.AutoTokenizer.from_pretrained(
@@ -132,11 +133,11 @@ def _max_length(args: argparse.Namespace, train: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmstudio_app.core import runs
-    from lmstudio_app.core.data import split, split_warnings
+    from lmstudio_app.core.data.labeled import split, split_warnings
     from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
     from lmstudio_app.core.tasks import Cancelled
-    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+    from lmstudio_app.core.training import runs
 
     out = Path(args.output)
     if args.resume:

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.ui.app import make_application
     from lmstudio_app.ui.crash import CrashReporter
     from lmstudio_app.ui.main_window import MainWindow
-    from lmstudio_app.ui.model_panel import default_model_name
+    from lmstudio_app.ui.models.panel import default_model_name
 
     smoke = bool(getattr(args, "smoke_test", False) or args.gui_smoke_test)
     app = make_application()

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmstudio_app.core.data import inspect_table
+    from lmstudio_app.core.data.table import inspect_table
 
     info = inspect_table(args.file)
     if args.json:

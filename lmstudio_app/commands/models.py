@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmstudio_app.core.devices import format_bytes, list_devices
-    from lmstudio_app.core.sources import cached_models, embedded_models
+    from lmstudio_app.core.models.devices import format_bytes, list_devices
+    from lmstudio_app.core.models.sources import cached_models, embedded_models
 
     embedded = [
         {

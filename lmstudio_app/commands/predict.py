@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lmstudio_app.core.errors import UserError
-    from lmstudio_app.core.training import predict_csv, predict_texts
+    from lmstudio_app.core.finetune.job import predict_csv, predict_texts
 
     if args.csv:
         if args.texts:

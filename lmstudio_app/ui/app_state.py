@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from lmstudio_app.core.registry import LoadedModel, ModelRegistry
+from lmstudio_app.core.models.registry import LoadedModel, ModelRegistry
 
 
 class AppState(QObject):

@@ -71,8 +71,8 @@ def about_rows() -> list[tuple[str, str]]:
     import torch
     import transformers
 
-    from lmstudio_app.core.devices import list_devices
-    from lmstudio_app.core.sources import embedded_models
+    from lmstudio_app.core.models.devices import list_devices
+    from lmstudio_app.core.models.sources import embedded_models
 
     rows = [
         (APP_DISPLAY_NAME, __version__),

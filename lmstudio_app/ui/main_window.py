@@ -9,17 +9,17 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 
 from lmstudio_app import APP_DISPLAY_NAME
-from lmstudio_app.core.devices import format_bytes, memory_used
+from lmstudio_app.core.models.devices import format_bytes, memory_used
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.dialogs import AboutDialog, ShortcutsDialog
 from lmstudio_app.ui.theme import THEMES, apply_theme
 
 # (tab title, module, class): every panel takes (AppState, parent).
 PANELS: list[tuple[str, str, str]] = [
-    ("Models", "lmstudio_app.ui.model_panel", "ModelPanel"),
-    ("Masked words", "lmstudio_app.ui.fillmask_panel", "FillMaskPanel"),
-    ("Attention", "lmstudio_app.ui.attention_panel", "AttentionPanel"),
-    ("Fine-tune", "lmstudio_app.ui.finetune_panel", "FineTunePanel"),
+    ("Models", "lmstudio_app.ui.models.panel", "ModelPanel"),
+    ("Masked words", "lmstudio_app.ui.fillmask.panel", "FillMaskPanel"),
+    ("Attention", "lmstudio_app.ui.attention.panel", "AttentionPanel"),
+    ("Fine-tune", "lmstudio_app.ui.finetune.panel", "FineTunePanel"),
 ]
 
 

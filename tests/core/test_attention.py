@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmstudio_app.core.attention import (
+from lmstudio_app.core.attention.extract import (
     AttentionResult,
     display_matrix,
     eager_attention,
@@ -15,7 +15,7 @@ from lmstudio_app.core.attention import (
     rollout,
 )
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.registry import ModelRegistry
+from lmstudio_app.core.models.registry import ModelRegistry
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from lmstudio_app.core.data import (
-    DataError,
+from lmstudio_app.core.data.labeled import (
     class_counts,
     prepare,
-    read_table,
     split,
     split_warnings,
     suggest_max_length,
     token_lengths,
 )
+from lmstudio_app.core.data.table import DataError, read_table
 
 
 def table_of(tmp_path: Path, text: str, name: str = "data.csv"):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lmstudio_app.core.data import DataError, inspect_table, read_table
+from lmstudio_app.core.data.table import DataError, inspect_table, read_table
 from lmstudio_app.core.tasks import TaskState
 
 

@@ -43,15 +43,24 @@ print("RESULT" + json.dumps(out))
 
 def _requires_weights() -> None:
     if not (MODEL_DIR / "model.safetensors").exists():
-        pytest.skip("resources/models/minilm-mlm has no model.safetensors yet "
-                    "(run packaging/mlm/make_mlm.sh)")
+        pytest.skip(
+            "resources/models/minilm-mlm has no model.safetensors yet (run packaging/mlm/make_mlm.sh)"
+        )
 
 
 def test_training_record_is_complete() -> None:
     _requires_weights()
     record = json.loads((MODEL_DIR / "training.json").read_text(encoding="utf-8"))
-    for key in ("description", "license", "settings", "corpus", "steps", "heldout_before",
-                "heldout_final", "probe_set"):
+    for key in (
+        "description",
+        "license",
+        "settings",
+        "corpus",
+        "steps",
+        "heldout_before",
+        "heldout_final",
+        "probe_set",
+    ):
         assert key in record, key
     assert record["heldout_final"]["top5"] > record["heldout_before"]["top5"]
     config = json.loads((MODEL_DIR / "config.json").read_text(encoding="utf-8"))
@@ -70,11 +79,17 @@ def test_shipped_model_fills_probe_blanks_offline() -> None:
     assert len(solved) >= 5, f"the exported model solves only {len(solved)} probes"
     solved = solved[:8]
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    proc = subprocess.run([sys.executable, "-c", _SCRIPT, str(MODEL_DIR), json.dumps(solved)],
-                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(MODEL_DIR), json.dumps(solved)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT"))
-    result = json.loads(line[len("RESULT"):])
+    result = json.loads(line[len("RESULT") :])
     assert result["class"] == "BertForMaskedLM"
     assert result["dtype"] == "torch.float32"
     assert result["tied"]

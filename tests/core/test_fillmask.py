@@ -9,8 +9,8 @@ import torch
 import transformers
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.fillmask import fill_mask
-from lmstudio_app.core.fillmask_text import fill_text, find_masks, require_masks
+from lmstudio_app.core.fillmask.predict import fill_mask
+from lmstudio_app.core.fillmask.text import fill_text, find_masks, require_masks
 from lmstudio_app.core.tasks import Cancelled, TaskState
 
 

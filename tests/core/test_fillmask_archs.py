@@ -6,7 +6,7 @@ import pytest
 import torch
 import transformers as T
 
-from lmstudio_app.core.fillmask import _Scorer
+from lmstudio_app.core.fillmask.predict import _Scorer
 
 SMALL = {"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
 ARCHS = {

@@ -7,7 +7,7 @@ import torch
 import transformers
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.nsp import has_nsp_head, next_sentence_probability
+from lmstudio_app.core.fillmask.nsp import has_nsp_head, next_sentence_probability
 
 
 def test_is_next_probability_matches_the_full_model(tiny_model) -> None:

@@ -30,8 +30,8 @@ def test_gpu_check_script_parses_on_cpu() -> None:
 def test_load_fill_mask_and_unload_on_gpu(tiny_model, dtype: str) -> None:
     import torch
 
-    from lmstudio_app.core.fillmask import fill_mask
-    from lmstudio_app.core.registry import ModelRegistry
+    from lmstudio_app.core.fillmask.predict import fill_mask
+    from lmstudio_app.core.models.registry import ModelRegistry
 
     registry = ModelRegistry()
     before = torch.cuda.memory_allocated()
@@ -46,8 +46,8 @@ def test_load_fill_mask_and_unload_on_gpu(tiny_model, dtype: str) -> None:
 @pytest.mark.gpu
 @pytest.mark.skipif(not _cuda(), reason="needs a CUDA device")
 def test_attention_on_gpu(tiny_model) -> None:
-    from lmstudio_app.core.attention import extract_attention
-    from lmstudio_app.core.registry import ModelRegistry
+    from lmstudio_app.core.attention.extract import extract_attention
+    from lmstudio_app.core.models.registry import ModelRegistry
 
     loaded = ModelRegistry().load(str(tiny_model("encoder")), "cuda:0", "float32")
     result = extract_attention(loaded, "the cat sat on the mat")

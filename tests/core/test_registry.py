@@ -2,10 +2,10 @@
 
 import pytest
 
-from lmstudio_app.core.devices import check_device_dtype, list_devices
 from lmstudio_app.core.errors import DeviceError, DuplicateModelError
-from lmstudio_app.core.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, HEAD_NSP, ModelRegistry
-from lmstudio_app.core.sources import DEFAULT_ENCODER
+from lmstudio_app.core.models.devices import check_device_dtype, list_devices
+from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, HEAD_NSP, ModelRegistry
+from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 from lmstudio_app.core.tasks import Cancelled, TaskState
 
 

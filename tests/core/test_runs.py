@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from lmstudio_app.core import runs
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.training import runs
 
 
 def make_run(root, name, status, created, pid=None, checkpoint=False):
@@ -81,7 +81,7 @@ def test_unknown_status_is_rejected(tmp_path):
 
 
 def test_load_result_of_an_unfinished_run_is_a_user_error(tmp_path):
-    from lmstudio_app.core.training import load_result
+    from lmstudio_app.core.finetune.job import load_result
 
     run = make_run(tmp_path, "c", "cancelled", "2026-01-01 00:00:00")
     with pytest.raises(UserError, match="no results yet"):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lmstudio_app.core.errors import ModelSourceError, OfflineError
-from lmstudio_app.core.sources import DEFAULT_ENCODER, embedded_models, resolve, search_hub
+from lmstudio_app.core.models.sources import DEFAULT_ENCODER, embedded_models, resolve, search_hub
 
 
 def test_embedded_encoder_is_listed_and_resolves(minilm_dir: Path) -> None:

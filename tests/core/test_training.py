@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lmstudio_app.core import runs
-from lmstudio_app.core.data import DataError, LabeledData, prepare, read_table, split
+from lmstudio_app.core.data.labeled import LabeledData, prepare, split
+from lmstudio_app.core.data.table import DataError, read_table
 from lmstudio_app.core.errors import DeviceError, UserError
-from lmstudio_app.core.tasks import Cancelled, TaskState
-from lmstudio_app.core.training import (
+from lmstudio_app.core.finetune.job import (
     FineTuneSettings,
     encode,
     fine_tune,
@@ -23,6 +22,8 @@ from lmstudio_app.core.training import (
     predict_texts,
     resume_run,
 )
+from lmstudio_app.core.tasks import Cancelled, TaskState
+from lmstudio_app.core.training import runs
 
 POS = "good great happy love like".split()
 NEG = "bad terrible sad hate awful".split()

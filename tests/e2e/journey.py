@@ -129,7 +129,7 @@ class Journey:
         panel.run()
         self.wait("the native overview grid", lambda: len(panel.grid.cells) == 6 * 12)
         self.shot("03_attention_grid")
-        from lmstudio_app.ui.attention_panel import TABS
+        from lmstudio_app.ui.attention.panel import TABS
 
         panel.tabs.setCurrentIndex(TABS.index("bertviz"))
         counts: dict[str, list] = {}

@@ -37,7 +37,7 @@ def xvfb_display():
 
 
 def _embedded_masked_lm_present() -> bool:
-    from lmstudio_app.core.sources import DEFAULT_MASKED_LM, find_embedded
+    from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, find_embedded
 
     return find_embedded(DEFAULT_MASKED_LM) is not None
 

@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_install_desktop_entry_points_at_the_app(tmp_path: Path) -> None:
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path)}
-    subprocess.run(["bash", str(REPO / "packaging" / "install_desktop.sh")], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["bash", str(REPO / "packaging" / "install_desktop.sh")], check=True, env=env, capture_output=True
+    )
     entry = configparser.ConfigParser(interpolation=None)
     entry.read(tmp_path / "applications" / "lmstudio-app.desktop")
     section = entry["Desktop Entry"]
@@ -30,7 +32,9 @@ def test_app_icon_renders(qapp) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("LMSTUDIO_BUILD_BUNDLE") != "1", reason="set LMSTUDIO_BUILD_BUNDLE=1 to build")
+@pytest.mark.skipif(
+    os.environ.get("LMSTUDIO_BUILD_BUNDLE") != "1", reason="set LMSTUDIO_BUILD_BUNDLE=1 to build"
+)
 def test_bundle_builds_and_passes_its_smoke_test() -> None:
     result = subprocess.run(
         ["bash", str(REPO / "packaging" / "build_bundle.sh")], capture_output=True, text=True, timeout=3600

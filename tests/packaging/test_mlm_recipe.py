@@ -41,16 +41,27 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if (base / name).exists():
             shutil.copy2(base / name, folder / name)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(str(folder))
     return folder
 
 
 def test_build_corpus_cleans_dedupes_and_records_licences(tmp_path: Path) -> None:
     def reader() -> list[str]:
-        return [PARAGRAPHS[0], "  " + PARAGRAPHS[0].upper() + "\n", "too short", "| 1 | 2 | 3 | 4 | 5 | 6 |",
-                PARAGRAPHS[1].replace(" ", "\n  ")]
+        return [
+            PARAGRAPHS[0],
+            "  " + PARAGRAPHS[0].upper() + "\n",
+            "too short",
+            "| 1 | 2 | 3 | 4 | 5 | 6 |",
+            PARAGRAPHS[1].replace(" ", "\n  "),
+        ]
 
     src = build_corpus.Source("demo", "test:demo", "Public domain", "test", reader)
     stats = build_corpus.build(tmp_path, [src])
@@ -93,8 +104,16 @@ def test_train_end_to_end_writes_loadable_folder(tiny_base: Path, tmp_path: Path
     corpus.write_text("\n".join(PARAGRAPHS * 6) + "\n", encoding="utf-8")
     probes = tmp_path / "probes.json"
     probes.write_text(json.dumps([{"text": "Paris is the capital of [MASK].", "answers": ["france"]}]))
-    cfg = train_mlm.TrainConfig(block_size=32, batch_size=4, max_steps=3, warmup_steps=1, eval_every=2,
-                                eval_frac=0.2, max_eval_blocks=4, lr=1e-3)
+    cfg = train_mlm.TrainConfig(
+        block_size=32,
+        batch_size=4,
+        max_steps=3,
+        warmup_steps=1,
+        eval_every=2,
+        eval_frac=0.2,
+        max_eval_blocks=4,
+        lr=1e-3,
+    )
     out, work = tmp_path / "out", tmp_path / "work"
     record = train_mlm.train(corpus, tiny_base, out, work, cfg, probes_path=probes, log=lambda _m: None)
 
@@ -115,8 +134,9 @@ def test_train_end_to_end_writes_loadable_folder(tiny_base: Path, tmp_path: Path
 
     # resuming continues from the saved state instead of starting over
     cfg.max_steps = 4
-    record2 = train_mlm.train(corpus, tiny_base, out, work, cfg, probes_path=probes, resume=True,
-                              log=lambda _m: None)
+    record2 = train_mlm.train(
+        corpus, tiny_base, out, work, cfg, probes_path=probes, resume=True, log=lambda _m: None
+    )
     assert record2["steps"] == 4 and record2["heldout_before"] == record["heldout_before"]
 
 

@@ -11,12 +11,12 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-from lmstudio_app.core.attention import AttentionResult
-from lmstudio_app.core.bertviz_html import bertviz_html, missing_assets
+from lmstudio_app.core.attention.bertviz import bertviz_html, missing_assets
+from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.ui import attention_panel as panel_module
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.attention_panel import TABS, AttentionPanel
+from lmstudio_app.ui.attention import panel as panel_module
+from lmstudio_app.ui.attention.panel import TABS, AttentionPanel
 from lmstudio_app.ui.widgets.web_view import SET_HTML_LIMIT, OfflineWebView
 
 needs_js = pytest.mark.skipif(bool(missing_assets()), reason="run packaging/dev.sh to fetch resources/js")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from lmstudio_app.core.nsp import next_sentence_probability
+from lmstudio_app.core.fillmask.nsp import next_sentence_probability
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.fillmask_panel import DEBOUNCE_MS, FillMaskPanel
-from lmstudio_app.workers import wait_all
+from lmstudio_app.ui.fillmask.panel import DEBOUNCE_MS, FillMaskPanel
+from lmstudio_app.ui.qthreading import wait_all
 
 WAIT_MS = 60_000
 
@@ -191,7 +191,7 @@ def test_clicking_a_bar_fills_that_word_and_new_models_are_offered(qtbot, make_p
 def test_the_embedded_demo_model_is_labelled_as_such(qtbot, tiny_model, tmp_path) -> None:
     import shutil
 
-    from lmstudio_app.core.sources import DEFAULT_MASKED_LM
+    from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 
     folder = shutil.copytree(tiny_model("mlm"), tmp_path / DEFAULT_MASKED_LM)  # loads under that name
     state = AppState()

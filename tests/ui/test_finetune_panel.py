@@ -14,10 +14,10 @@ from wizard_helpers import (
     write_reviews,
 )
 
-from lmstudio_app.core.runs import checkpoints, read_history, run_info
+from lmstudio_app.core.training.runs import checkpoints, read_history, run_info
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.finetune_panel import FineTunePanel
-from lmstudio_app.ui.wizard.training_session import active_sessions
+from lmstudio_app.ui.finetune.panel import FineTunePanel
+from lmstudio_app.ui.finetune.training_session import active_sessions
 
 
 def click(qtbot, button) -> None:
@@ -91,9 +91,10 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
 
 @pytest.mark.usefixtures("stop_training_at_teardown")
 def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
-    from lmstudio_app.core.data import prepare, read_table, split
-    from lmstudio_app.core.runs import new_run_dir
-    from lmstudio_app.core.training import FineTuneSettings, fine_tune
+    from lmstudio_app.core.data.labeled import prepare, split
+    from lmstudio_app.core.data.table import read_table
+    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.training.runs import new_run_dir
 
     table = read_table(write_reviews(tmp_path / "reviews.csv", n=24))
     train, val = split(prepare(table, "text", "label"))
@@ -146,8 +147,8 @@ def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
 
 
 def test_no_runs_hint_goes_away_once_a_run_exists(qtbot, tmp_path, monkeypatch):
-    from lmstudio_app.core.runs import new_run_dir, write_status
-    from lmstudio_app.ui.finetune_panel import NO_RUNS
+    from lmstudio_app.core.training.runs import new_run_dir, write_status
+    from lmstudio_app.ui.finetune.panel import NO_RUNS
 
     monkeypatch.setenv("LMSTUDIO_HOME", str(tmp_path / "home"))
     panel = FineTunePanel(AppState())

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from lmstudio_app.core.sources import DEFAULT_ENCODER
+from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.main_window import MainWindow
-from lmstudio_app.ui.model_panel import ModelPanel
+from lmstudio_app.ui.models.panel import ModelPanel
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def panel(qtbot) -> ModelPanel:
 
 
 def _cell(panel: ModelPanel, row: int, column: str) -> str:
-    from lmstudio_app.ui.model_panel import COLUMNS
+    from lmstudio_app.ui.models.panel import COLUMNS
 
     return panel.table.item(row, COLUMNS.index(column)).text()
 

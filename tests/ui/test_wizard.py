@@ -19,9 +19,9 @@ from wizard_helpers import (
     write_reviews,
 )
 
-from lmstudio_app.core.registry import HEAD_CLS
+from lmstudio_app.core.models.registry import HEAD_CLS
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.wizard.wizard import FineTuneWizard
+from lmstudio_app.ui.finetune.wizard.wizard import FineTuneWizard
 
 
 class StallMeter:
@@ -45,8 +45,8 @@ class StallMeter:
 def test_wizard_from_file_to_results_with_minilm(qtbot, tmp_path, minilm_dir):
     from sklearn.metrics import confusion_matrix
 
-    from lmstudio_app.core.data import suggest_max_length
-    from lmstudio_app.core.training import predict_texts
+    from lmstudio_app.core.data.labeled import suggest_max_length
+    from lmstudio_app.core.finetune.job import predict_texts
 
     app = AppState()
     wizard = FineTuneWizard(app)

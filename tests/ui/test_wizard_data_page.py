@@ -6,7 +6,7 @@ import pytest
 from wizard_helpers import next_enabled
 
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.wizard.wizard import FineTuneWizard
+from lmstudio_app.ui.finetune.wizard.wizard import FineTuneWizard
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
-from lmstudio_app.ui.wizard.training_session import active_sessions
+from lmstudio_app.ui.finetune.training_session import active_sessions
 
 POSITIVE = ["great movie", "i love it", "wonderful film", "very good", "happy with this", "good book"]
 NEGATIVE = ["terrible film", "i hate it", "bad movie", "very sad", "awful play", "bad food"]

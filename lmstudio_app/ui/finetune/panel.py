@@ -1,0 +1,289 @@
+"""The Fine-tune tab: the runs list (open, resume, compare, delete) and "New fine-tune…" (the wizard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.finetune.runs_list import RunsList
+from lmstudio_app.ui.finetune.training_session import active_sessions
+from lmstudio_app.ui.qthreading import Worker
+
+ERROR_STYLE = "color: #c0392b;"
+
+
+def _load_result_job(run_dir: Path, *, state: Any) -> Any:
+    from lmstudio_app.core.finetune.job import load_result
+
+    state.progress(-1, "Reading the run's results")
+    return load_result(run_dir)
+
+
+def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]:
+    from lmstudio_app.core.training.runs import read_history, run_info
+
+    return {run_info(p).name: read_history(p) for p in run_dirs}
+
+
+NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
+
+
+class RunDialog(QDialog):
+    """One run: its live training (when resumed) and then its results."""
+
+    def __init__(self, app: AppState, run_dir: Path, parent: QWidget | None = None) -> None:
+        from lmstudio_app.ui.finetune.results_view import ResultsView
+        from lmstudio_app.ui.finetune.train_view import TrainView
+
+        super().__init__(parent)
+        self.run_dir = Path(run_dir)
+        self.setWindowTitle(f"Run {self.run_dir.name}")
+        self.resize(1000, 720)
+        self.train_view = TrainView()
+        self.results_view = ResultsView(app)
+        self.train_view.succeeded.connect(self.show_result)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.train_view)
+        self.stack.addWidget(self.results_view)
+        self.message = QLabel(wordWrap=True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.message)
+        layout.addWidget(self.stack, 1)
+
+    def resume(self) -> None:
+        from lmstudio_app.core.training.runs import read_history
+
+        self.stack.setCurrentWidget(self.train_view)
+        self.train_view.start_resume(self.run_dir, history=read_history(self.run_dir))
+
+    def open_results(self) -> Worker:
+        self.message.setText("Reading the results…")
+        worker = Worker(_load_result_job, self.run_dir)
+        worker.result.connect(self.show_result)
+        worker.error.connect(lambda message, _d: self._error(message))
+        return worker.start()
+
+    def show_result(self, result: Any) -> None:
+        self.message.setText("")
+        self.results_view.set_result(result)
+        self.stack.setCurrentWidget(self.results_view)
+
+    def _error(self, message: str) -> None:
+        self.message.setStyleSheet(ERROR_STYLE)
+        self.message.setText(message)
+
+    @property
+    def training(self) -> bool:
+        return self.train_view.state in ("running", "cancelling")
+
+    def reject(self) -> None:
+        if self.training:
+            panel = self.parent()
+            ask = getattr(panel, "ask_stop_training", None)
+            if ask is not None and not ask():
+                return
+            self.train_view.cancel()
+        super().reject()
+
+
+class CompareDialog(QDialog):
+    """The curves of several runs overlaid, one colour per run."""
+
+    def __init__(self, histories: dict[str, list[dict]], parent: QWidget | None = None) -> None:
+        from lmstudio_app.ui.widgets.loss_curves import LossCurves
+
+        super().__init__(parent)
+        self.setWindowTitle("Compare runs: " + " vs ".join(histories))
+        self.resize(1000, 420)
+        self.curves = LossCurves()
+        self.curves.set_runs(histories)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.curves)
+
+
+class FineTunePanel(QWidget):
+    """Runs list and the wizard; `can_close()`/`shutdown()` keep a closing app from losing a training run."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.wizard: Any = None
+        self.dialogs: list[QDialog] = []
+        self.runs = RunsList()
+        self.runs.itemSelectionChanged.connect(self._update_buttons)
+        self.runs.doubleClicked.connect(lambda _i: self.open_results())
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for label, tip, slot in [
+            ("New fine-tune…", "Train a text classifier on your own table, step by step", self.new_fine_tune),
+            (
+                "Open results",
+                "Scores, confusion matrix and exports of the selected finished run",
+                self.open_results,
+            ),
+            ("Resume", "Continue the selected cancelled run from its checkpoint", self.resume),
+            ("Compare", "Overlay the training curves of the two selected runs", self.compare),
+            ("Delete", "Delete the selected run folders", self.delete),
+            ("Refresh", "Read the runs folder again", self.refresh),
+        ]:
+            button = QPushButton(label)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            self.buttons[label] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        self.message = QLabel(wordWrap=True)
+        self.folder = QLabel()
+        self.folder.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.runs, 1)
+        layout.addWidget(self.message)
+        layout.addWidget(self.folder)
+        self.refresh()
+
+    # ---- list ----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        from lmstudio_app.core.training.runs import runs_root
+
+        self.runs.refresh()
+        self.folder.setText(f"Runs folder: {runs_root()}")
+        if not self.runs.runs and not self.message.text():
+            self._say(NO_RUNS)
+        elif self.runs.runs and self.message.text() == NO_RUNS:
+            self._say("")
+        self._update_buttons()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        self.refresh()
+        super().showEvent(event)
+
+    def _update_buttons(self) -> None:
+        selected = self.runs.selected_runs()
+        one = selected[0] if len(selected) == 1 else None
+        self.buttons["Open results"].setEnabled(one is not None and one.status == "finished")
+        self.buttons["Resume"].setEnabled(one is not None and one.resumable and not self._is_active(one.path))
+        self.buttons["Compare"].setEnabled(len(selected) == 2)
+        self.buttons["Delete"].setEnabled(bool(selected) and all(r.status != "running" for r in selected))
+
+    @staticmethod
+    def _is_active(path: Path) -> bool:
+        return any(Path(s.run_dir) == Path(path) for s in active_sessions())
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self.message.setText(text)
+
+    # ---- actions -------------------------------------------------------------------------------------
+    def new_fine_tune(self) -> Any:
+        """Open the wizard (one at a time; a second click brings it to the front)."""
+        from lmstudio_app.ui.finetune.wizard.wizard import FineTuneWizard
+
+        if self.wizard is None or (not self.wizard.isVisible() and not self.wizard.training):
+            if self.wizard is not None:
+                self.wizard.deleteLater()  # a closed wizard whose run has ended: start afresh
+            self.wizard = FineTuneWizard(self.state, self)
+            self.wizard.run_changed.connect(self.refresh)
+        self.wizard.show()
+        self.wizard.raise_()
+        return self.wizard
+
+    def _dialog(self, run_dir: Path) -> RunDialog:
+        dialog = RunDialog(self.state, run_dir, self)
+        dialog.train_view.state_changed.connect(lambda _s: self.refresh())
+        dialog.finished.connect(lambda _r, d=dialog: self.dialogs.remove(d) if not d.training else None)
+        self.dialogs.append(dialog)
+        dialog.show()
+        return dialog
+
+    def open_results(self) -> RunDialog | None:
+        selected = self.runs.selected_runs()
+        if len(selected) != 1 or selected[0].status != "finished":
+            self._say("Select one finished run to open its results.", error=True)
+            return None
+        dialog = self._dialog(selected[0].path)
+        dialog.open_results()
+        return dialog
+
+    def resume(self) -> RunDialog | None:
+        selected = self.runs.selected_runs()
+        if len(selected) != 1 or not selected[0].resumable:
+            self._say("Select one cancelled run with a checkpoint to resume it.", error=True)
+            return None
+        dialog = self._dialog(selected[0].path)
+        dialog.resume()
+        self._say(f"Resuming {selected[0].name}…")
+        return dialog
+
+    def compare(self) -> Worker | None:
+        selected = self.runs.selected_runs()
+        if len(selected) != 2:
+            self._say("Select exactly two runs (Ctrl+click) to compare their curves.", error=True)
+            return None
+        worker = Worker(_histories_job, [r.path for r in selected])
+        worker.result.connect(self._show_comparison)
+        worker.error.connect(lambda message, _d: self._say(message, error=True))
+        return worker.start()
+
+    def _show_comparison(self, histories: dict[str, list[dict]]) -> None:
+        dialog = CompareDialog(histories, self)
+        dialog.finished.connect(lambda _r: self.dialogs.remove(dialog) if dialog in self.dialogs else None)
+        self.dialogs.append(dialog)
+        dialog.show()
+
+    def confirm_delete(self, names: list[str]) -> bool:
+        """Ask before deleting (tests replace this method)."""
+        answer = QMessageBox.question(
+            self, "Delete runs", "Delete these runs and their models?\n" + "\n".join(names)
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def delete(self) -> None:
+        from lmstudio_app.core.errors import UserError
+        from lmstudio_app.core.training.runs import delete_run
+
+        selected = self.runs.selected_runs()
+        if not selected or not self.confirm_delete([r.name for r in selected]):
+            return
+        try:
+            for run in selected:
+                delete_run(run.path)
+        except UserError as exc:
+            self._say(str(exc), error=True)
+        else:
+            self._say(f"Deleted {len(selected)} run{'s' if len(selected) != 1 else ''}.")
+        self.refresh()
+
+    # ---- closing the app -----------------------------------------------------------------------------
+    def ask_stop_training(self) -> bool:
+        """Ask whether to stop a running training to close (tests replace this method)."""
+        answer = QMessageBox.question(
+            self,
+            "Training is running",
+            "A fine-tune is still training. Stop it and close? Its checkpoint is kept, so you can resume it "
+            "later from the Fine-tune tab.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def can_close(self) -> bool:
+        return not active_sessions() or self.ask_stop_training()
+
+    def shutdown(self) -> None:
+        """Stop every training at its next step (a checkpoint is saved) and wait for the threads."""
+        sessions = active_sessions()
+        for session in sessions:
+            session.cancel()
+        for session in sessions:
+            session.wait()

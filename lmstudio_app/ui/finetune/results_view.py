@@ -1,0 +1,370 @@
+"""Results of a finished run: scores, per-class table, confusion heatmap, mistakes, try it, exports."""
+
+from __future__ import annotations
+
+import html
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
+from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.widgets.confusion_heatmap import ConfusionHeatmap
+
+ERROR_STYLE = "color: #c0392b;"
+OK_STYLE = "color: #1e8449;"
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+    table.verticalHeader().hide()
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _item(value: Any) -> QTableWidgetItem:
+    if isinstance(value, float):
+        item = QTableWidgetItem(f"{value:.3f}")
+        item.setData(Qt.ItemDataRole.UserRole, value)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return item
+    text = str(value)
+    item = QTableWidgetItem(text if len(text) <= 300 else text[:299] + "…")
+    item.setToolTip(text[:2000])
+    return item
+
+
+def _predict_job(model_dir: Path, text: str, *, state: Any) -> list[tuple[str, float]]:
+    from lmstudio_app.core.finetune.job import predict_texts
+
+    state.raise_if_stopped()
+    return predict_texts(model_dir, [text])
+
+
+def _columns_job(path: str, *, state: Any) -> list[str]:
+    from lmstudio_app.core.data.table import read_table
+
+    return read_table(Path(path), state=state).columns
+
+
+def _predict_csv_job(
+    model_dir: Path, csv_in: str, column: str, csv_out: str, pair: str | None, *, state: Any
+) -> int:
+    from lmstudio_app.core.finetune.job import predict_csv
+
+    return predict_csv(model_dir, Path(csv_in), column, Path(csv_out), text_pair_column=pair, state=state)
+
+
+def _save_job(model_dir: Path, target: str, *, state: Any) -> Path:
+    from lmstudio_app.core.errors import UserError
+
+    out = Path(target)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty: choose a new or empty folder.")
+    shutil.copytree(model_dir, out, dirs_exist_ok=True)
+    return out
+
+
+def _onnx_job(model_dir: Path, target: str, *, state: Any) -> Path:
+    from lmstudio_app.core.finetune.job import export_onnx
+
+    state.progress(-1, "Exporting to ONNX")
+    return export_onnx(model_dir, Path(target))
+
+
+def _load_job(app: AppState, model_dir: Path, name: str, *, state: Any) -> Any:
+    """Load the fine-tuned folder on the CPU under the run's name (reusing it when already loaded)."""
+    import dataclasses
+
+    from lmstudio_app.core.models.registry import load_model
+    from lmstudio_app.core.models.sources import resolve
+
+    existing = app.registry.find(model_dir, "cpu", "float32")
+    if existing is not None:
+        return existing
+    source = dataclasses.replace(resolve(str(model_dir), state=state), name=name)
+    return app.registry.add(load_model(source, "cpu", "float32", state=state, key=f"{name} [cpu, float32]"))
+
+
+class ResultsView(QWidget):
+    """Set with `set_result(FineTuneResult)`; every action runs in a Worker and reports in `status`."""
+
+    action_finished = Signal(str, bool)  # what was done (message), success
+
+    def __init__(self, app: AppState | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app = app
+        self.result: Any = None
+        self.saved: dict = {}
+        self.summary = QLabel(wordWrap=True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.per_class = _table(["Class", "Precision", "Recall", "F1", "Support"])
+        self.heatmap = ConfusionHeatmap()
+        self.mistakes = _table(["Text", "True", "Predicted", "Score"])
+        self.try_edit = QLineEdit(placeholderText="type a text to classify it with the fine-tuned model")
+        self.try_edit.textChanged.connect(self._try)
+        self.try_result = QLabel()
+        self.status = QLabel(wordWrap=True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.buttons: dict[str, QPushButton] = {}
+        actions = [
+            (
+                "Batch predict a CSV…",
+                "Predict a label and score for every row of another table",
+                self._ask_batch,
+            ),
+            (
+                "Save as HF folder…",
+                "Copy the model (config with labels, tokenizer) to a folder",
+                self._ask_save,
+            ),
+            ("Export ONNX…", "Export the model to a single ONNX file", self._ask_onnx),
+            ("Copy as command", "Copy the equivalent lmstudio-app finetune command line", self.copy_command),
+            (
+                "accelerate script…",
+                "Save a script for multi-GPU or cluster runs of this job",
+                self._ask_accelerate,
+            ),
+            (
+                "Load into model manager",
+                "Load the fine-tuned model so the other panels can use it",
+                self.load_into_manager,
+            ),
+        ]
+        grid = QGridLayout()
+        for i, (label, tip, slot) in enumerate(actions):
+            button = QPushButton(label)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            self.buttons[label] = button
+            grid.addWidget(button, i // 3, i % 3)
+
+        scores = QWidget()
+        row = QHBoxLayout(scores)
+        row.addWidget(self.per_class, 1)
+        row.addWidget(self.heatmap, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(scores, "Scores and confusion matrix")
+        self.tabs.addTab(self.mistakes, "Misclassified")
+        try_box = QGroupBox("Try it")
+        box = QHBoxLayout(try_box)
+        box.addWidget(self.try_edit, 2)
+        box.addWidget(self.try_result, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(try_box)
+        layout.addLayout(grid)
+        layout.addWidget(self.status)
+        self.predictor = LatestOnly(self)
+        self.workers: list[Worker] = []
+
+    # ---- filling -------------------------------------------------------------------------------------
+    def set_result(self, result: Any) -> None:
+        from lmstudio_app.core.training.runs import SETTINGS_FILE, read_json
+
+        self.result = result
+        self.saved = read_json(Path(result.run_dir) / SETTINGS_FILE)
+        m = result.metrics
+        n_val = sum(int(v.get("support", 0)) for v in result.per_class.values())
+        self.summary.setText(
+            f"<span style='font-size: 15pt'>Accuracy <b>{m.get('eval_accuracy', 0):.3f}</b> &nbsp; "
+            f"macro-F1 <b>{m.get('eval_macro_f1', 0):.3f}</b></span> &nbsp; validation loss "
+            f"{m.get('eval_loss', float('nan')):.4f} on {n_val:,} validation examples, {len(result.labels)} classes."
+            f"<br>Model folder: {html.escape(str(result.model_dir))}"
+        )
+        self.per_class.setRowCount(len(result.labels))
+        for r, label in enumerate(result.labels):
+            scores = result.per_class.get(label, {})
+            values = [label, *(float(scores.get(k, 0.0)) for k in ("precision", "recall", "f1"))]
+            for c, value in enumerate([*values, int(scores.get("support", 0))]):
+                self.per_class.setItem(r, c, _item(value))
+        self.heatmap.set_matrix(result.confusion, result.labels)
+        has_pairs = any("pair" in e for e in result.misclassified)
+        headers = ["Text", *(["Second text"] if has_pairs else []), "True", "Predicted", "Score"]
+        self.mistakes.setColumnCount(len(headers))
+        self.mistakes.setHorizontalHeaderLabels(headers)
+        self.mistakes.setRowCount(len(result.misclassified))
+        for r, e in enumerate(result.misclassified):
+            values = [
+                e.get("text", ""),
+                *([e.get("pair", "")] if has_pairs else []),
+                e.get("true", ""),
+                e.get("predicted", ""),
+                float(e.get("score", 0.0)),
+            ]
+            for c, value in enumerate(values):
+                self.mistakes.setItem(r, c, _item(value))
+        self.tabs.setTabText(1, f"Misclassified ({len(result.misclassified)})")
+
+    def displayed_confusion(self) -> list[list[int]]:
+        """The matrix the heatmap shows (rows true, columns predicted, in the result's label order)."""
+        return self.heatmap.matrix.tolist()
+
+    # ---- try it --------------------------------------------------------------------------------------
+    def _try(self, text: str) -> None:
+        if self.result is None or not text.strip():
+            self.predictor.cancel()
+            self.try_result.setText("")
+            return
+        worker = self.predictor.submit(_predict_job, self.result.model_dir, text)
+        worker.result.connect(self._show_prediction)
+        worker.error.connect(lambda message, _d: self._report(message, False))
+        worker.start()
+
+    def _show_prediction(self, predictions: list[tuple[str, float]]) -> None:
+        label, score = predictions[0]
+        self.try_result.setText(f"→ <b>{html.escape(label)}</b> ({score:.1%})")
+
+    # ---- actions -------------------------------------------------------------------------------------
+    def _run(self, fn: Any, *args: Any, done: Any) -> Worker:
+        worker = Worker(fn, *args)
+        worker.result.connect(done)
+        worker.error.connect(lambda message, _d: self._report(message, False))
+        worker.progress.connect(lambda _f, message: self.status.setText(message) if message else None)
+        worker.finished.connect(lambda: self.workers.remove(worker) if worker in self.workers else None)
+        self.workers.append(worker)
+        return worker.start()
+
+    def _report(self, message: str, ok: bool = True) -> None:
+        self.status.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
+        self.status.setText(message)
+        self.action_finished.emit(message, ok)
+
+    def _ask_batch(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Table to predict", "", FILE_FILTER)
+        if path:
+            self._run(_columns_job, path, done=lambda columns: self._ask_batch_column(path, columns))
+
+    def _ask_batch_column(self, path: str, columns: list[str]) -> None:
+        column = self.saved.get("settings", {}).get("text_column", "text")
+        if column not in columns:
+            column, ok = QInputDialog.getItem(
+                self, "Text column", "Which column holds the texts?", columns, 0, False
+            )
+            if not ok:
+                return
+        out, _ = QFileDialog.getSaveFileName(
+            self, "Save predictions as", str(Path(path).with_suffix("")) + "-predicted.csv", "CSV (*.csv)"
+        )
+        if out:
+            self.batch_predict(path, column, out)
+
+    def batch_predict(
+        self, csv_in: str | Path, text_column: str, csv_out: str | Path, pair: str | None = None
+    ) -> Worker:
+        self.status.setText(f"Predicting {Path(csv_in).name}…")
+        return self._run(
+            _predict_csv_job,
+            self.result.model_dir,
+            str(csv_in),
+            text_column,
+            str(csv_out),
+            pair,
+            done=lambda n: self._report(f"Wrote {n:,} predictions to {csv_out}"),
+        )
+
+    def _ask_save(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save the model into a new or empty folder")
+        if folder:
+            self.save_folder(folder)
+
+    def save_folder(self, folder: str | Path) -> Worker:
+        return self._run(
+            _save_job,
+            self.result.model_dir,
+            str(folder),
+            done=lambda out: self._report(f"Saved a Hugging Face model folder in {out}"),
+        )
+
+    def _ask_onnx(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", "model.onnx", "ONNX (*.onnx)")
+        if path:
+            self.export_onnx(path)
+
+    def export_onnx(self, path: str | Path) -> Worker:
+        return self._run(
+            _onnx_job,
+            self.result.model_dir,
+            str(path),
+            done=lambda out: self._report(f"Exported ONNX to {out}"),
+        )
+
+    def _settings_and_paths(self) -> tuple[Any, Path, Path | None]:
+        from lmstudio_app.core.finetune.job import FineTuneSettings
+
+        settings = FineTuneSettings.from_dict(self.saved.get("settings", {}))
+        csv = Path(self.saved.get("data", {}).get("path", "data.csv"))
+        val = self.saved.get("val_data")
+        return settings, csv, Path(val["path"]) if val else None
+
+    def command_text(self) -> str:
+        from lmstudio_app.core.finetune.job import command_line
+
+        settings, csv, val = self._settings_and_paths()
+        return command_line(settings, csv, Path(self.result.run_dir) / "cli-model", val)
+
+    def copy_command(self) -> str:
+        text = self.command_text()
+        QGuiApplication.clipboard().setText(text)
+        self._report("Copied the command line to the clipboard: " + text)
+        return text
+
+    def _ask_accelerate(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save the accelerate launch script",
+            "finetune_accelerate.sh",
+            "Shell script (*.sh);;All files (*)",
+        )
+        if path:
+            self.save_accelerate_script(path)
+
+    def save_accelerate_script(self, path: str | Path) -> Path:
+        from lmstudio_app.core.finetune.job import accelerate_script
+
+        settings, csv, _ = self._settings_and_paths()
+        out = Path(path)
+        out.write_text(
+            accelerate_script(settings, csv, Path(self.result.run_dir) / "accelerate-model"), encoding="utf-8"
+        )
+        out.chmod(0o755)
+        self._report(f"Saved the accelerate launch script to {out}")
+        return out
+
+    def load_into_manager(self) -> Worker | None:
+        if self.app is None:
+            self._report("Open the wizard from the app to load the model into the model manager.", False)
+            return None
+        self.status.setText("Loading the fine-tuned model into the model manager…")
+        name = self.saved.get("name") or Path(self.result.run_dir).name
+        return self._run(_load_job, self.app, self.result.model_dir, name, done=self._loaded)
+
+    def _loaded(self, loaded: Any) -> None:
+        self.app.add_loaded(loaded)
+        self._report(f"Loaded {loaded.key}: the other panels can use it now.")

@@ -1,0 +1,76 @@
+"""The runs folder as a table: name, status, created, progress and scores; newest first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+COLUMNS = ["Name", "Status", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
+STATUS_COLOURS = {"finished": "#1e8449", "running": "#2471a3", "cancelled": "#b9770e", "failed": "#c0392b"}
+
+
+class RunsList(QTableWidget):
+    """Rows carry their RunInfo; `selected_runs()` gives them back in table order."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.runs: list[Any] = []
+
+    def refresh(self, root: Path | None = None) -> None:
+        """Re-read the runs folder, keeping the selection."""
+        from lmstudio_app.core.training.runs import list_runs
+
+        selected = {r.path for r in self.selected_runs()}
+        self.runs = list_runs(root)
+        self.setRowCount(len(self.runs))
+        for row, run in enumerate(self.runs):
+            metrics = run.metrics or {}
+            steps = f"{run.step} / {run.max_steps}" if run.max_steps else (str(run.step) if run.step else "")
+            values = [
+                run.name,
+                run.status + (" (resumable)" if run.resumable else ""),
+                run.created,
+                steps,
+                f"{metrics['eval_accuracy']:.3f}" if "eval_accuracy" in metrics else "",
+                f"{metrics['eval_macro_f1']:.3f}" if "eval_macro_f1" in metrics else "",
+                Path(str(run.settings.get("base_model", ""))).name,
+            ]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, row)
+                if col == 1:
+                    item.setForeground(QColor(STATUS_COLOURS.get(run.status, "#333")))
+                    if run.message:
+                        item.setToolTip(run.message)
+                self.setItem(row, col, item)
+        for row, run in enumerate(self.runs):
+            if run.path in selected:
+                self.selectRow(row)
+
+    def selected_runs(self) -> list[Any]:
+        rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def select_path(self, path: Path, add: bool = False) -> bool:
+        """Select the run in `path` (alone, or added to the selection as Ctrl+click does)."""
+        from PySide6.QtCore import QItemSelectionModel
+
+        if not add:
+            self.clearSelection()
+        for row, run in enumerate(self.runs):
+            if Path(run.path) == Path(path):
+                flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+                self.selectionModel().select(self.model().index(row, 0), flags)
+                return True
+        return False

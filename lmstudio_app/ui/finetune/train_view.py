@@ -1,0 +1,197 @@
+"""The live view of one training run: curves, progress with samples/s and ETA, a log, Cancel and Resume."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmstudio_app.ui.finetune.training_session import TrainingSession
+from lmstudio_app.ui.widgets.loss_curves import LossCurves
+
+ERROR_STYLE = "color: #c0392b;"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class TrainView(QWidget):
+    """Shows a TrainingSession; `state` is idle | running | cancelling | cancelled | finished | failed."""
+
+    state_changed = Signal(str)
+    succeeded = Signal(object)  # FineTuneResult
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session: TrainingSession | None = None
+        self.state = "idle"
+        self.result: Any = None
+        self.curves = LossCurves()
+        self.progress = QProgressBar(maximum=1000)
+        self.progress.setFormat("%p %")
+        self.speed = QLabel()
+        self.status = QLabel(wordWrap=True)
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.setToolTip("Stop at the next step; a checkpoint is kept so the run can be resumed")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Continue this run from its last checkpoint")
+        self.resume_button.clicked.connect(self.resume)
+        self.resume_button.hide()
+        self.log = QPlainTextEdit(readOnly=True)
+        self.log.setMaximumBlockCount(2000)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.speed)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.resume_button)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.curves)
+        splitter.addWidget(self.log)
+        splitter.setSizes([300, 120])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        layout.addWidget(splitter, 1)
+        self._started = 0.0
+        self._last_eval_line = 0
+
+    # ---- starting ------------------------------------------------------------------------------------
+    def start_new(self, train: Any, val: Any, settings: dict, run_dir: Path) -> TrainingSession:
+        self.curves.clear()
+        self.log.clear()
+        session = self._attach(TrainingSession(run_dir, self))
+        self.append_log(f"Run folder: {run_dir}")
+        self.append_log(
+            f"Training {settings['base_model']} on {len(train.labels):,} examples, validating on "
+            f"{len(val.labels):,}; {settings['epochs']:g} epochs, lr {settings['learning_rate']:g}, "
+            f"batch {settings['batch_size']}, max length {settings['max_length']}."
+        )
+        session.start_new(train, val, settings)
+        return session
+
+    def start_resume(self, run_dir: Path, history: list[dict] | None = None) -> TrainingSession:
+        """Continue a run from its checkpoint; `history` (the run's events so far) is drawn first."""
+        if history is not None:
+            self.curves.clear()
+            self.curves.add_events(history)
+        session = self._attach(TrainingSession(run_dir, self))
+        self.append_log(f"Resuming {Path(run_dir).name} from its last checkpoint…")
+        session.start_resume()
+        return session
+
+    def _attach(self, session: TrainingSession) -> TrainingSession:
+        self.session = session
+        self.result = None
+        session.events.connect(self._on_events)
+        session.log_line.connect(self.append_log)
+        session.progress.connect(self._on_progress)
+        session.succeeded.connect(self._on_succeeded)
+        session.failed.connect(self._on_failed)
+        session.cancelled.connect(self._on_cancelled)
+        self._started = time.monotonic()
+        self.status.setStyleSheet("")
+        self.status.setText("Starting (loading the model and tokenizing the data)…")
+        self.speed.setText("")
+        self.progress.setValue(0)
+        self._set_state("running")
+        return session
+
+    # ---- actions -------------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        if self.session is not None and self.session.running:
+            self.session.cancel()
+            self.status.setText("Cancelling: stopping at the next step and saving a checkpoint…")
+            self._set_state("cancelling")
+
+    def resume(self) -> None:
+        if self.session is not None and not self.session.running:
+            self.start_resume(self.session.run_dir)
+
+    # ---- session signals (GUI thread; batched) ------------------------------------------------------------
+    def _on_events(self, events: list[dict]) -> None:
+        self.curves.add_events(events)
+        logs = [e for e in events if e.get("type") == "log"]
+        if logs:
+            last = logs[-1]
+            step, total = int(last.get("step", 0)), int(last.get("max_steps", 0) or 0)
+            if total > 0:
+                self.progress.setValue(int(1000 * step / total))
+                self.progress.setFormat(f"step {step} of {total}  (%p %)")
+            parts = []
+            if last.get("samples_per_s"):
+                parts.append(f"{last['samples_per_s']:.1f} samples/s")
+            if (last.get("eta_s") or -1) >= 0:
+                parts.append(f"ETA {format_duration(last['eta_s'])}")
+            self.speed.setText("   ".join(parts))
+        if logs and self.state == "running":
+            last = logs[-1]
+            self.status.setText(
+                f"Training: epoch {float(last.get('epoch', 0)):.2f}, loss {float(last.get('loss', 0)):.4f}"
+            )
+        for e in events:
+            if e.get("type") == "eval":
+                self.append_log(
+                    f"step {e.get('step')}: eval loss {float(e.get('eval_loss', 0)):.4f}, accuracy "
+                    f"{float(e.get('eval_accuracy', 0)):.3f}, macro-F1 {float(e.get('eval_macro_f1', 0)):.3f}"
+                )
+
+    def _on_progress(self, fraction: float, message: str) -> None:
+        if message and self.state == "running" and not self.session.last_log:
+            self.status.setText(message)
+
+    def _on_succeeded(self, result: Any) -> None:
+        self.result = result
+        metrics = result.metrics
+        self.progress.setValue(1000)
+        self.progress.setFormat("done")
+        text = (
+            f"Finished in {format_duration(time.monotonic() - self._started)}: accuracy "
+            f"{metrics.get('eval_accuracy', 0):.3f}, macro-F1 {metrics.get('eval_macro_f1', 0):.3f}."
+        )
+        self.status.setText(text + " Click Next for the results.")
+        self.append_log(text)
+        self.append_log(f"Model saved in {result.model_dir}")
+        self._set_state("finished")
+        self.succeeded.emit(result)
+
+    def _on_failed(self, message: str, details: str) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(f"Training failed: {message}")
+        self.append_log(f"Failed: {message}")
+        if details:
+            self.append_log(details)
+        self._set_state("failed")
+
+    def _on_cancelled(self) -> None:
+        step = self.session.last_log.get("step", 0) if self.session else 0
+        text = f"Cancelled at step {step}. The checkpoint is kept: Resume continues from it (also from the runs list)."
+        self.status.setText(text)
+        self.append_log(text)
+        self._set_state("cancelled")
+
+    def append_log(self, line: str) -> None:
+        self.log.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        self.cancel_button.setEnabled(state == "running")
+        self.resume_button.setVisible(state in ("cancelled", "failed"))
+        self.state_changed.emit(state)

@@ -1,0 +1,294 @@
+"""Step 4: base model and hyperparameters, with a token-length histogram to choose the max length."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
+
+from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, HEAD_NSP
+from lmstudio_app.core.models.sources import DEFAULT_ENCODER, embedded_models
+from lmstudio_app.ui.finetune.wizard.context import WizardContext
+from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.widgets.length_histogram import LengthHistogram
+
+LEARNING_RATES = ["2e-5", "3e-5", "5e-5", "1e-4", "2e-4"]
+PRECISIONS = {
+    "Automatic (bf16/fp16 on a GPU that supports it, fp32 on CPU)": "auto",
+    "float32": "fp32",
+    "bfloat16": "bf16",
+    "float16": "fp16",
+}
+ERROR_STYLE = "color: #c0392b;"
+
+
+def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
+    """Token lengths of (a sample of) the data with the base model's tokenizer, and a suggested max length."""
+    from transformers import AutoTokenizer
+
+    from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
+    from lmstudio_app.core.errors import ModelSourceError
+    from lmstudio_app.core.models.sources import resolve
+
+    source = resolve(spec, state=state)
+    state.raise_if_stopped()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelSourceError(f"Could not read the tokenizer of {spec}: {str(exc).splitlines()[0]}") from exc
+    lengths = token_lengths(tokenizer, data)
+    return lengths, suggest_max_length(lengths, cap=min(512, tokenizer.model_max_length or 512))
+
+
+def _devices_job(*, state: Any) -> list:
+    """The devices, and the training stack imported ahead of the Train page.
+
+    Importing torch's and transformers' training modules holds the GIL for up to half a second at a time;
+    done here, while the user reads the settings, those pauses do not land on the Train page. It runs
+    after the token lengths were measured: two threads importing transformers at once can deadlock.
+    """
+    import sklearn.metrics  # noqa: F401
+    import transformers
+
+    import lmstudio_app.core.finetune.job  # noqa: F401
+    from lmstudio_app.core.models.devices import list_devices
+
+    for name in (
+        "Trainer",
+        "TrainingArguments",
+        "AutoModelForSequenceClassification",
+        "DataCollatorWithPadding",
+    ):
+        getattr(transformers, name)
+    return list_devices()
+
+
+class SettingsPage(QWizardPage):
+    """Defaults that work for small models: lr 1e-4, 3 epochs, batch 16, max length from the data."""
+
+    def __init__(self, ctx: WizardContext, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.error = ""
+        self.measuring = False
+        self._max_length_touched = False
+        self._measured: tuple[str, int] | None = None
+        self.setTitle("Model and settings")
+        self.setSubTitle("The defaults work for small models; change them if you know what you want.")
+        self.setButtonText(QWizard.WizardButton.NextButton, "Train")
+        self.model_combo = QComboBox(editable=True)
+        self.model_combo.setToolTip(
+            "An embedded model, a loaded one, a local Hugging Face folder or a hub id"
+        )
+        self.model_combo.lineEdit().editingFinished.connect(self._measure)
+        self.model_combo.activated.connect(self._measure)
+        self.epochs = QDoubleSpinBox(minimum=0.1, maximum=100, value=3, decimals=1, singleStep=1)
+        self.lr = QComboBox(editable=True)
+        self.lr.addItems(LEARNING_RATES)
+        self.lr.setCurrentText("1e-4")
+        self.batch = QSpinBox(minimum=1, maximum=1024, value=16)
+        self.max_length = QSpinBox(minimum=8, maximum=512, value=128, singleStep=8)
+        self.max_length.valueChanged.connect(self._max_length_changed)
+        self.warmup = QDoubleSpinBox(minimum=0, maximum=0.5, value=0.1, decimals=2, singleStep=0.05)
+        self.warmup.setToolTip("Fraction of the steps over which the learning rate rises from 0")
+        self.weight_decay = QDoubleSpinBox(minimum=0, maximum=1, value=0.01, decimals=3, singleStep=0.01)
+        self.patience = QSpinBox(minimum=0, maximum=100, value=3)
+        self.patience.setSpecialValueText("off")
+        self.patience.setToolTip(
+            "Stop after this many evaluations without a lower validation loss (0: never)"
+        )
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
+        self.device = QComboBox()
+        self.device.addItem("Automatic (the first GPU, else CPU)", "auto")
+        self.precision = QComboBox()
+        for label, value in PRECISIONS.items():
+            self.precision.addItem(label, value)
+        self.max_steps = QSpinBox(minimum=0, maximum=10_000_000, value=0)
+        self.max_steps.setSpecialValueText("no limit")
+        self.max_steps.setToolTip("Stop after this many optimizer steps (a quick try); 0 trains all epochs")
+        self.eval_steps = QSpinBox(minimum=0, maximum=10_000_000, value=0)
+        self.eval_steps.setSpecialValueText("automatic")
+        self.eval_steps.setToolTip(
+            "Validate (and save a checkpoint) every this many steps; automatic: once per "
+            "epoch, at least three times per run"
+        )
+        self.run_name = QLineEdit(placeholderText="optional: a name for this run")
+
+        grid = QGridLayout()
+        pairs = [
+            ("Epochs:", self.epochs),
+            ("Learning rate:", self.lr),
+            ("Batch size:", self.batch),
+            ("Warm-up ratio:", self.warmup),
+            ("Weight decay:", self.weight_decay),
+            ("Early-stopping patience:", self.patience),
+            ("Seed:", self.seed),
+            ("Max steps:", self.max_steps),
+            ("Evaluate every (steps):", self.eval_steps),
+        ]
+        for i, (label, widget) in enumerate(pairs):
+            grid.addWidget(QLabel(label), i // 2, (i % 2) * 2)
+            grid.addWidget(widget, i // 2, (i % 2) * 2 + 1)
+        top = QFormLayout()
+        top.addRow("Base model:", self.model_combo)
+        row = QHBoxLayout()
+        row.addWidget(self.device, 1)
+        row.addWidget(QLabel("Precision:"))
+        row.addWidget(self.precision, 1)
+        top.addRow("Device:", row)
+        top.addRow("Run name:", self.run_name)
+        lengths = QGroupBox("Max length (tokens per example; longer texts are truncated)")
+        box = QVBoxLayout(lengths)
+        row = QHBoxLayout()
+        row.addWidget(self.max_length)
+        self.length_note = QLabel(wordWrap=True)
+        row.addWidget(self.length_note, 1)
+        box.addLayout(row)
+        self.histogram = LengthHistogram()
+        self.histogram.max_length_dragged.connect(self._dragged)
+        box.addWidget(self.histogram, 1)
+        self.message = QLabel(wordWrap=True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(grid)
+        layout.addWidget(lengths, 1)
+        layout.addWidget(self.message)
+        self.measurer = LatestOnly(self)
+        self.warm_up: Worker | None = None
+
+    # ---- filling -------------------------------------------------------------------------------------
+    def initializePage(self) -> None:  # noqa: N802
+        current = self.model_combo.currentText() or DEFAULT_ENCODER
+        self.model_combo.clear()
+        for model in embedded_models():
+            self.model_combo.addItem(model.name, model.name)
+        app = self.ctx.app
+        for loaded in app.registry.models() if app is not None else []:
+            if {HEAD_ENCODER, HEAD_MLM, HEAD_NSP, HEAD_CLS} & set(loaded.heads):
+                self.model_combo.addItem(f"{loaded.key} (loaded)", str(loaded.path))
+        self.model_combo.setCurrentText(current)
+        self._measure()
+
+    def _set_devices(self, devices: list) -> None:
+        for d in devices:
+            self.device.addItem(d.label, d.id)
+
+    def model_spec(self) -> str:
+        """What to load: the item's data (a folder, for loaded models) or the typed text."""
+        text = self.model_combo.currentText().strip()
+        index = self.model_combo.findText(text)
+        data = self.model_combo.itemData(index) if index >= 0 else None
+        return str(data) if data else text
+
+    def _measure(self, _index: int = -1) -> None:
+        spec = self.model_spec()
+        if self.ctx.data is None or (spec, id(self.ctx.data)) == self._measured:
+            return  # focus leaving the box re-sends editingFinished: measure only what changed
+        self._measured = (spec, id(self.ctx.data))
+        self.measuring, self.error = True, ""
+        self.length_note.setText("Measuring the token lengths of your texts…")
+        worker = self.measurer.submit(_lengths_job, spec, self.ctx.data)
+        worker.result.connect(self._show_lengths)
+        worker.error.connect(lambda message, _details: self._show_error(message))
+        worker.start()
+        self.completeChanged.emit()
+
+    def _show_lengths(self, value: tuple[list[int], int]) -> None:
+        lengths, suggested = value
+        self.measuring = False
+        self.message.setText("")
+        self.histogram.set_lengths(lengths)
+        if not self._max_length_touched:
+            self.max_length.blockSignals(True)
+            self.max_length.setValue(suggested)
+            self.max_length.blockSignals(False)
+        self.histogram.set_max_length(self.max_length.value())
+        self._describe_length()
+        self.completeChanged.emit()
+        if self.warm_up is None:
+            self.warm_up = Worker(_devices_job)
+            self.warm_up.result.connect(self._set_devices)
+            self.warm_up.start()
+
+    def _show_error(self, message: str) -> None:
+        self.measuring = False
+        self.error = message
+        self.length_note.setText("")
+        self.message.setText(f"<span style='{ERROR_STYLE}'><b>{html.escape(message)}</b></span>")
+        self.completeChanged.emit()
+
+    def _max_length_changed(self, value: int) -> None:
+        self._max_length_touched = True
+        self.histogram.set_max_length(value)
+        self._describe_length()
+
+    def _dragged(self, value: int) -> None:
+        self.max_length.setValue(max(8, min(512, value)))
+
+    def _describe_length(self) -> None:
+        lengths = self.histogram.lengths
+        if not lengths:
+            return
+        n = self.max_length.value()
+        cut = self.histogram.truncated(n)
+        self.length_note.setText(
+            f"Longest example: {max(lengths)} tokens. {cut:,} of {len(lengths):,} measured examples "
+            f"({100 * cut / len(lengths):.1f} %) would be truncated at {n}."
+        )
+
+    # ---- validation ----------------------------------------------------------------------------------
+    def learning_rate(self) -> float | None:
+        try:
+            value = float(self.lr.currentText().strip())
+        except ValueError:
+            return None
+        return value if 0 < value < 1 else None
+
+    def isComplete(self) -> bool:  # noqa: N802
+        # Not blocked while the lengths are measured: typing a model and clicking Train must just work.
+        return not self.error and bool(self.model_spec())
+
+    def validatePage(self) -> bool:  # noqa: N802
+        lr = self.learning_rate()
+        if lr is None:
+            self.message.setText(
+                f"<span style='{ERROR_STYLE}'><b>The learning rate must be a number between 0 and 1, "
+                "e.g. 5e-5.</b></span>"
+            )
+            return False
+        ctx = self.ctx
+        ctx.run_name = self.run_name.text().strip()
+        ctx.settings = {
+            "base_model": self.model_spec(),
+            "text_column": ctx.text_column,
+            "label_column": ctx.label_column,
+            "text_pair_column": ctx.pair_column,
+            "epochs": self.epochs.value(),
+            "learning_rate": lr,
+            "batch_size": self.batch.value(),
+            "max_length": self.max_length.value(),
+            "warmup_ratio": self.warmup.value(),
+            "weight_decay": self.weight_decay.value(),
+            "patience": self.patience.value(),
+            "seed": self.seed.value(),
+            "device": self.device.currentData() or "auto",
+            "precision": self.precision.currentData(),
+            "val_fraction": ctx.val_fraction,
+            "max_steps": self.max_steps.value() or -1,
+            "eval_steps": self.eval_steps.value(),
+        }
+        return True

@@ -1,0 +1,196 @@
+"""Step 3: hold out a stratified, seeded validation fraction, or use a separate validation file."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from lmstudio_app.ui.finetune.wizard.context import WizardContext
+from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
+from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.widgets.class_bars import ClassBars
+
+ERROR_STYLE = "color: #c0392b;"
+WARN_STYLE = "color: #b9770e;"
+
+
+def _split_job(ctx: WizardContext, fraction: float, seed: int, val_path: str | None, *, state: Any) -> tuple:
+    from lmstudio_app.core.data.labeled import prepare, split, split_warnings
+    from lmstudio_app.core.data.table import read_table
+
+    if val_path:
+        table = read_table(Path(val_path), state=state)
+        missing = [
+            c
+            for c in (ctx.text_column, ctx.label_column, ctx.pair_column)
+            if c and c not in table.frame.columns
+        ]
+        if missing:
+            from lmstudio_app.core.data.table import DataError
+
+            raise DataError(
+                f"The validation file has no column '{missing[0]}': it needs the same columns as the training file."
+            )
+        val = prepare(
+            table, ctx.text_column, ctx.label_column, ctx.pair_column, merge_variants=ctx.merge_variants
+        )
+        train = ctx.data
+    else:
+        train, val = split(ctx.data, fraction, seed)
+    return train, val, split_warnings(train, val)
+
+
+class SplitPage(QWizardPage):
+    """Next is enabled once both splits have examples."""
+
+    def __init__(self, ctx: WizardContext, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.busy = False
+        self.error = ""
+        self.setTitle("Split")
+        self.setSubTitle(
+            "Keep some examples aside to measure how well the model does on text it has not seen."
+        )
+        self.fraction_radio = QRadioButton("Hold out")
+        self.fraction_radio.setChecked(True)
+        self.file_radio = QRadioButton("Use a separate validation file:")
+        group = QButtonGroup(self)
+        group.addButton(self.fraction_radio)
+        group.addButton(self.file_radio)
+        self.percent = QSpinBox(minimum=5, maximum=50, value=20, suffix=" %", singleStep=5)
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
+        self.seed.setToolTip("The same seed gives the same split every time")
+        self.val_edit = QLineEdit(placeholderText="a file with the same columns")
+        browse = QPushButton("Open…")
+        browse.clicked.connect(self._browse)
+        grid = QGridLayout()
+        grid.addWidget(self.fraction_radio, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.percent)
+        row.addWidget(QLabel("of each class for validation (stratified), seed"))
+        row.addWidget(self.seed)
+        row.addStretch(1)
+        grid.addLayout(row, 0, 1)
+        grid.addWidget(self.file_radio, 1, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.val_edit, 1)
+        row.addWidget(browse)
+        grid.addLayout(row, 1, 1)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Class", "Training", "Validation"])
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.chart = ClassBars()
+        charts = QHBoxLayout()
+        charts.addWidget(self.table, 1)
+        charts.addWidget(self.chart, 1)
+        self.summary = QLabel(wordWrap=True)
+        self.messages = QLabel(wordWrap=True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(self.summary)
+        layout.addLayout(charts, 1)
+        layout.addWidget(self.messages)
+        for signal in (self.percent.valueChanged, self.seed.valueChanged, self.fraction_radio.toggled):
+            signal.connect(self.refresh)
+        self.val_edit.editingFinished.connect(self.refresh)
+        self.splitter = LatestOnly(self)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a validation table", "", FILE_FILTER)
+        if path:
+            self.use_validation_file(path)
+
+    def use_validation_file(self, path: str | Path | None) -> None:
+        """Switch to a separate validation file (None: back to a held-out fraction)."""
+        self.val_edit.setText(str(path) if path else "")
+        (self.file_radio if path else self.fraction_radio).setChecked(True)
+        self.refresh()
+
+    def initializePage(self) -> None:  # noqa: N802
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.ctx.train = self.ctx.val = None
+        self.error = ""
+        val_path = self.val_edit.text().strip() if self.file_radio.isChecked() else None
+        if self.file_radio.isChecked() and not val_path:
+            self._show_error("Choose the validation file, or hold out a fraction of the data instead.")
+            return
+        self.ctx.val_fraction = self.percent.value() / 100
+        self.ctx.seed = self.seed.value()
+        self.ctx.val_path = Path(val_path) if val_path else None
+        self.busy = True
+        self.summary.setText("Splitting…")
+        worker = self.splitter.submit(_split_job, self.ctx, self.ctx.val_fraction, self.ctx.seed, val_path)
+        worker.result.connect(self._show_split)
+        worker.error.connect(lambda message, _details: self._show_error(message))
+        worker.start()
+        self.completeChanged.emit()
+
+    def _show_split(self, value: tuple) -> None:
+        from lmstudio_app.core.data.labeled import class_counts, label_sort_key
+
+        train, val, warnings = value
+        self.busy = False
+        self.ctx.train, self.ctx.val = train, val
+        train_counts, val_counts = class_counts(train), class_counts(val)
+        classes = sorted(
+            set(train_counts) | set(val_counts), key=lambda c: (-train_counts.get(c, 0), label_sort_key(c))
+        )
+        self.table.setRowCount(len(classes))
+        for row, name in enumerate(classes):
+            for col, value in enumerate((name, train_counts.get(name, 0), val_counts.get(name, 0))):
+                self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        self.chart.set_series(
+            {
+                "training": {c: train_counts.get(c, 0) for c in classes},
+                "validation": {c: val_counts.get(c, 0) for c in classes},
+            }
+        )
+        self.summary.setText(
+            f"<b>{len(train.labels):,}</b> training and <b>{len(val.labels):,}</b> validation examples."
+        )
+        lines = [f"<span style='{WARN_STYLE}'>⚠ {html.escape(w)}</span>" for w in warnings]
+        if not train.labels or not val.labels:
+            self.error = (
+                "Both the training and the validation split need examples: use more data or another fraction."
+            )
+            lines.insert(0, f"<span style='{ERROR_STYLE}'><b>{self.error}</b></span>")
+        self.messages.setText("<br>".join(lines))
+        self.completeChanged.emit()
+
+    def _show_error(self, message: str) -> None:
+        self.busy = False
+        self.error = message
+        self.table.setRowCount(0)
+        self.chart.set_series({})
+        self.summary.setText("")
+        self.messages.setText(f"<span style='{ERROR_STYLE}'><b>{html.escape(message)}</b></span>")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return not self.busy and not self.error and self.ctx.train is not None
+
+    def validatePage(self) -> bool:  # noqa: N802
+        return self.isComplete()

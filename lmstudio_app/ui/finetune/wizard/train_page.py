@@ -1,0 +1,56 @@
+"""Step 5: train in the background with live curves; Back is off while it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QVBoxLayout, QWizard, QWizardPage
+
+from lmstudio_app.ui.finetune.train_view import TrainView
+from lmstudio_app.ui.finetune.wizard.context import WizardContext
+
+
+def default_run_name(ctx: WizardContext) -> str:
+    data = Path(ctx.table.path).stem if ctx.table is not None else "data"
+    model = Path(str(ctx.settings.get("base_model", "model"))).name
+    return f"{data}-{model}"
+
+
+class TrainPage(QWizardPage):
+    """Starts a new run each time the user arrives from the settings page; Next once it has finished."""
+
+    def __init__(self, ctx: WizardContext, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setTitle("Train")
+        self.setSubTitle(
+            "Training runs in the background; you can keep using the app. Cancel keeps a checkpoint."
+        )
+        self.setButtonText(QWizard.WizardButton.NextButton, "Results")
+        self.view = TrainView()
+        self.view.state_changed.connect(self._state_changed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.view)
+
+    def initializePage(self) -> None:  # noqa: N802
+        from lmstudio_app.core.training.runs import new_run_dir
+
+        if self.view.state in ("running", "cancelling"):
+            return
+        self.ctx.result = None
+        name = self.ctx.run_name or default_run_name(self.ctx)
+        self.ctx.settings["name"] = name
+        self.ctx.run_dir = new_run_dir(name)
+        self.view.start_new(self.ctx.train, self.ctx.val, self.ctx.settings, self.ctx.run_dir)
+
+    def _state_changed(self, state: str) -> None:
+        if state == "finished":
+            self.ctx.result = self.view.result
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        return self.view.state == "finished"
+
+    def validatePage(self) -> bool:  # noqa: N802
+        return self.view.state == "finished" and self.ctx.result is not None
