@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
@@ -11,20 +9,20 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 from lmstudio_app import APP_DISPLAY_NAME
 from lmstudio_app.core.models.devices import format_bytes, memory_used
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.attention.panel import AttentionPanel
 from lmstudio_app.ui.dialogs import AboutDialog, ShortcutsDialog
+from lmstudio_app.ui.fillmask.panel import FillMaskPanel
+from lmstudio_app.ui.finetune.panel import FineTunePanel
+from lmstudio_app.ui.models.panel import ModelPanel
+from lmstudio_app.ui.panel import Panel
 from lmstudio_app.ui.theme import THEMES, apply_theme
 
-# (tab title, module, class): every panel takes (AppState, parent).
-PANELS: list[tuple[str, str, str]] = [
-    ("Models", "lmstudio_app.ui.models.panel", "ModelPanel"),
-    ("Masked words", "lmstudio_app.ui.fillmask.panel", "FillMaskPanel"),
-    ("Attention", "lmstudio_app.ui.attention.panel", "AttentionPanel"),
-    ("Fine-tune", "lmstudio_app.ui.finetune.panel", "FineTunePanel"),
-]
+# The tabs in the order of the user's path; every panel takes (AppState, parent) and follows ui/panel.py.
+PANELS: list[type[QWidget]] = [ModelPanel, FillMaskPanel, AttentionPanel, FineTunePanel]
 
 
 class MainWindow(QMainWindow):
-    """Hosts the panels; panels may define can_close() -> bool and shutdown() for clean exits."""
+    """Hosts the panels (ui/panel.py's protocol), a status bar with device and memory, the menus."""
 
     def __init__(self, state: AppState | None = None) -> None:
         super().__init__()
@@ -35,10 +33,11 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.panels: dict[str, QWidget] = {}
-        for title, module, cls in PANELS:
-            panel = getattr(importlib.import_module(module), cls)(self.state, self)
-            self.panels[title] = panel
-            self.tabs.addTab(panel, title)
+        for cls in PANELS:
+            panel = cls(self.state, self)
+            assert isinstance(panel, Panel), f"{cls.__name__} does not follow the Panel protocol"
+            self.panels[panel.title] = panel
+            self.tabs.addTab(panel, panel.title)
         self._build_menus()
         self.device_label = QLabel()
         self.memory_label = QLabel()
@@ -106,15 +105,11 @@ class MainWindow(QMainWindow):
             self.resize(1200, 800)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if not all(panel.may_close() for panel in self.panels.values()):
+            event.ignore()
+            return
         for panel in self.panels.values():
-            can_close = getattr(panel, "can_close", None)
-            if can_close is not None and not can_close():
-                event.ignore()
-                return
-        for panel in self.panels.values():
-            shutdown = getattr(panel, "shutdown", None)
-            if shutdown is not None:
-                shutdown()
+            panel.shutdown()
         self.state.settings.setValue("window/geometry", self.saveGeometry())
         self.state.settings.sync()
         event.accept()

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 
-from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.attention import bertviz as bv
+from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
 
 pytestmark = pytest.mark.skipif(

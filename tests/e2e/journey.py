@@ -84,7 +84,7 @@ class Journey:
         finally:
             if self.window is not None:
                 for panel in self.window.panels.values():
-                    panel.can_close = lambda: True  # never block the final close on a question
+                    panel.may_close = lambda: True  # never block the final close on a question
                 self.window.close()
             QApplication.instance().exit(1 if self.failed else 0)
 

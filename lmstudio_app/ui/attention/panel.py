@@ -44,6 +44,7 @@ from lmstudio_app.core.attention.extract import (
 )
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.widgets.attention_grid import AttentionGrid
 from lmstudio_app.ui.widgets.heatmap import Heatmap, export_png, export_svg
@@ -65,8 +66,10 @@ SUMMARY = (
 )
 
 
-class AttentionPanel(QWidget):
+class AttentionPanel(PanelBase, QWidget):
     """See a sentence's attention in every layer and head of a loaded model."""
+
+    title = "Attention"
 
     result_shown = Signal()  # a new result (or window/option change) has been drawn
     bertviz_loaded = Signal(bool)

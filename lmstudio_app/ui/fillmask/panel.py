@@ -45,6 +45,7 @@ from lmstudio_app.core.fillmask.text import (
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.widgets.candidate_bars import CandidateBars
 
@@ -205,8 +206,10 @@ class ResultView(QWidget):
             self.sentence_picked.emit(self.result.sentences[row].text)
 
 
-class FillMaskPanel(QWidget):
+class FillMaskPanel(PanelBase, QWidget):
     """The masked-word playground (see the module docstring)."""
+
+    title = "Masked words"
 
     predictions_shown = Signal()  # after any result view got new predictions
     nsp_shown = Signal()

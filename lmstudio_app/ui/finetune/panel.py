@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.finetune.runs_list import RunsList
 from lmstudio_app.ui.finetune.training_session import active_sessions
+from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
 
 ERROR_STYLE = "color: #c0392b;"
@@ -113,8 +114,10 @@ class CompareDialog(QDialog):
         layout.addWidget(self.curves)
 
 
-class FineTunePanel(QWidget):
-    """Runs list and the wizard; `can_close()`/`shutdown()` keep a closing app from losing a training run."""
+class FineTunePanel(PanelBase, QWidget):
+    """Runs list and the wizard; `may_close()`/`shutdown()` keep a closing app from losing a training run."""
+
+    title = "Fine-tune"
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -277,7 +280,7 @@ class FineTunePanel(QWidget):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    def can_close(self) -> bool:
+    def may_close(self) -> bool:
         return not active_sessions() or self.ask_stop_training()
 
     def shutdown(self) -> None:

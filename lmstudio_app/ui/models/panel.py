@@ -38,6 +38,7 @@ from lmstudio_app.core.models.sources import (
 )
 from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
 
 COLUMNS = ["Name", "Architecture", "Parameters", "Memory", "Device", "Dtype", "Heads"]
@@ -61,8 +62,10 @@ def _load_job(
         return exc
 
 
-class ModelPanel(QWidget):
+class ModelPanel(PanelBase, QWidget):
     """The model manager panel."""
+
+    title = "Models"
 
     load_finished = Signal(str)  # key of the loaded model, "" when the load failed or was cancelled
 
