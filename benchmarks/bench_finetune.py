@@ -1,6 +1,6 @@
 """Fine-tuning speed and memory: our engine against a plain `Trainer` script, peak RSS, GUI stalls.
 
-1. Same model (embedded MiniLM), data, hyperparameters and seed through `core.training.fine_tune`
+1. Same model (embedded MiniLM), data, hyperparameters and seed through `core.finetune.job.fine_tune`
    (dynamic padding + length grouping) and through the textbook script (pad every text to
    max_length, default sampler). Prints samples/s of both, the ratio (goal >= 1.0) and both final
    accuracies (goal: within 1 point).
@@ -59,7 +59,8 @@ def write_reviews(path: Path, rows: int, seed: int = 0) -> Path:
 def engine_run(csv_path: Path, out: Path, args: argparse.Namespace) -> dict:
     from lmstudio_app.core.data.labeled import prepare, split
     from lmstudio_app.core.data.table import read_table
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
 
     train, val = split(prepare(read_table(csv_path), "text", "label"), 0.2, args.seed)
     settings = FineTuneSettings(
@@ -149,7 +150,8 @@ def rss_child(rows: int) -> None:
 
     from lmstudio_app.core.data.labeled import prepare, split
     from lmstudio_app.core.data.table import read_table
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
 
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = write_reviews(Path(tmp) / "big.csv", rows)
@@ -204,7 +206,8 @@ def gui_stall(csv_path: Path, out: Path, steps: int) -> dict:
 
     from lmstudio_app.core.data.labeled import prepare, split
     from lmstudio_app.core.data.table import read_table
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
     from lmstudio_app.ui.qthreading import Worker
 
     app = QApplication.instance() or QApplication([])

@@ -33,7 +33,8 @@ import random, tempfile, time
 from pathlib import Path
 import torch
 from lmstudio_app.core.data.labeled import LabeledData, split
-from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+from lmstudio_app.core.finetune.settings import FineTuneSettings
+from lmstudio_app.core.finetune.job import fine_tune
 
 random.seed(0)
 words = {"pos": "great lovely superb fine happy wonderful".split(), "neg": "awful bad poor sad boring terrible".split()}

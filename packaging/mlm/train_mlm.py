@@ -73,8 +73,9 @@ class TrainConfig:
 
 
 # --------------------------------------------------------------------------- data
-def load_blocks(corpus_path: Path, tokenizer: Any, block_size: int, seed: int,
-                cache_dir: Path | None = None) -> torch.Tensor:
+def load_blocks(
+    corpus_path: Path, tokenizer: Any, block_size: int, seed: int, cache_dir: Path | None = None
+) -> torch.Tensor:
     """Tokenise passages (seeded shuffle) and pack them into [CLS] ... [SEP] blocks.
 
     Passages are joined with [SEP] so that no tokens are wasted on padding.
@@ -228,9 +229,14 @@ def probe_score(model: Any, tokenizer: Any, probes: list[dict[str, Any]]) -> dic
     """Share of probes whose top-5 contains an acceptable answer."""
     preds = probe_predictions(model, tokenizer, probes)
     hits = [bool(set(p) & set(probe["answers"])) for p, probe in zip(preds, probes, strict=True)]
-    return {"top5_hit_rate": sum(hits) / max(1, len(hits)), "hits": sum(hits), "n": len(hits),
-            "details": [{"text": pr["text"], "top5": p, "hit": h}
-                        for pr, p, h in zip(probes, preds, hits, strict=True)]}
+    return {
+        "top5_hit_rate": sum(hits) / max(1, len(hits)),
+        "hits": sum(hits),
+        "n": len(hits),
+        "details": [
+            {"text": pr["text"], "top5": p, "hit": h} for pr, p, h in zip(probes, preds, hits, strict=True)
+        ],
+    }
 
 
 # --------------------------------------------------------------------------- schedule / state
@@ -259,8 +265,10 @@ def make_optimizer(model: Any, cfg: TrainConfig) -> torch.optim.Optimizer:
         if not p.requires_grad:
             continue
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+    )
 
 
 def _atomic_save_folder(model: Any, dest: Path) -> None:
@@ -272,9 +280,16 @@ def _atomic_save_folder(model: Any, dest: Path) -> None:
 
 
 # --------------------------------------------------------------------------- export
-def export(best_dir: Path, base_model_dir: Path, out_dir: Path, tokenizer: Any,
-           eval_set: list[tuple[torch.Tensor, torch.Tensor]], record: dict[str, Any],
-           probes: list[dict[str, Any]] | None, fp16_mode: str) -> dict[str, Any]:
+def export(
+    best_dir: Path,
+    base_model_dir: Path,
+    out_dir: Path,
+    tokenizer: Any,
+    eval_set: list[tuple[torch.Tensor, torch.Tensor]],
+    record: dict[str, Any],
+    probes: list[dict[str, Any]] | None,
+    fp16_mode: str,
+) -> dict[str, Any]:
     """Write the shipped folder: weights (fp16 if lossless), tokenizer, training.json."""
     from transformers import BertForMaskedLM
 
@@ -286,8 +301,10 @@ def export(best_dir: Path, base_model_dir: Path, out_dir: Path, tokenizer: Any,
         for p in half.parameters():
             p.copy_(p.half().float())
     fp16_metrics = evaluate(half, eval_set, bf16=False)
-    lossless = (abs(fp16_metrics["top1"] - fp32_metrics["top1"]) <= 0.001
-                and abs(fp16_metrics["top5"] - fp32_metrics["top5"]) <= 0.001)
+    lossless = (
+        abs(fp16_metrics["top1"] - fp32_metrics["top1"]) <= 0.001
+        and abs(fp16_metrics["top5"] - fp32_metrics["top5"]) <= 0.001
+    )
     use_fp16 = fp16_mode == "yes" or (fp16_mode == "auto" and lossless)
     final = fp16_metrics if use_fp16 else fp32_metrics
 
@@ -309,9 +326,12 @@ def export(best_dir: Path, base_model_dir: Path, out_dir: Path, tokenizer: Any,
             shutil.copy2(base_model_dir / name, out_dir / name)
 
     record = dict(record)
-    record["export"] = {"weights_dtype": "float16" if use_fp16 else "float32",
-                        "heldout_fp32_weights": fp32_metrics, "heldout_fp16_weights": fp16_metrics,
-                        "fp16_lossless": lossless}
+    record["export"] = {
+        "weights_dtype": "float16" if use_fp16 else "float32",
+        "heldout_fp32_weights": fp32_metrics,
+        "heldout_fp16_weights": fp16_metrics,
+        "fp16_lossless": lossless,
+    }
     record["heldout_final"] = final
     if probes:
         score = probe_score(model, tokenizer, probes)
@@ -329,10 +349,17 @@ def export(best_dir: Path, base_model_dir: Path, out_dir: Path, tokenizer: Any,
 
 
 # --------------------------------------------------------------------------- training
-def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path,
-          cfg: TrainConfig | None = None, probes_path: Path | None = DEFAULT_PROBES,
-          sources_json: Path | None = None, resume: bool = False,
-          log: Any = print) -> dict[str, Any]:
+def train(
+    corpus_path: Path,
+    base_model_dir: Path,
+    out_dir: Path,
+    work_dir: Path,
+    cfg: TrainConfig | None = None,
+    probes_path: Path | None = DEFAULT_PROBES,
+    sources_json: Path | None = None,
+    resume: bool = False,
+    log: Any = print,
+) -> dict[str, Any]:
     """Train, keep the best held-out checkpoint, export it to ``out_dir``; return training.json."""
     from transformers import AutoTokenizer
 
@@ -350,8 +377,10 @@ def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path
     eval_masker = Masker(tokenizer, cfg.mlm_prob, whole_word=False)
     egen = torch.Generator().manual_seed(cfg.eval_seed)
     eval_set = [eval_masker(eval_blocks[i : i + 64], egen) for i in range(0, len(eval_blocks), 64)]
-    log(f"[train_mlm] {len(train_blocks)} train blocks, {len(eval_blocks)} held-out blocks "
-        f"x {cfg.block_size} tokens")
+    log(
+        f"[train_mlm] {len(train_blocks)} train blocks, {len(eval_blocks)} held-out blocks "
+        f"x {cfg.block_size} tokens"
+    )
 
     model = load_mlm(base_model_dir)
     model.train()
@@ -393,8 +422,12 @@ def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path
     def checkpoint() -> None:
         nonlocal best_top1, bad_evals
         metrics = evaluate(model, eval_set, cfg.bf16)
-        entry = {"step": step, "elapsed_s": round(elapsed(), 1), "train_loss": (
-            sum(losses) / len(losses) if losses else None), **metrics}
+        entry = {
+            "step": step,
+            "elapsed_s": round(elapsed(), 1),
+            "train_loss": (sum(losses) / len(losses) if losses else None),
+            **metrics,
+        }
         losses.clear()
         history.append(entry)
         if metrics["top1"] > best_top1:
@@ -404,10 +437,24 @@ def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path
         else:
             bad_evals += 1
         tmp = last_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
-                    "step": step, "epoch": epoch, "cursor": cursor, "perm": perm,
-                    "history": history, "best_top1": best_top1, "bad_evals": bad_evals,
-                    "baseline": baseline, "elapsed_s": elapsed(), "cfg": asdict(cfg)}, tmp)
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "gen": gen.get_state(),
+                "step": step,
+                "epoch": epoch,
+                "cursor": cursor,
+                "perm": perm,
+                "history": history,
+                "best_top1": best_top1,
+                "bad_evals": bad_evals,
+                "baseline": baseline,
+                "elapsed_s": elapsed(),
+                "cfg": asdict(cfg),
+            },
+            tmp,
+        )
         os.replace(tmp, last_path)
         log(f"[train_mlm] eval {json.dumps(entry)}")
 
@@ -438,8 +485,10 @@ def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path
             losses.append(loss.item())
             step += 1
             if step % 20 == 0:
-                log(f"[train_mlm] step {step} loss {sum(losses[-20:]) / len(losses[-20:]):.3f} "
-                    f"lr {opt.param_groups[0]['lr']:.2e} {elapsed():.0f}s")
+                log(
+                    f"[train_mlm] step {step} loss {sum(losses[-20:]) / len(losses[-20:]):.3f} "
+                    f"lr {opt.param_groups[0]['lr']:.2e} {elapsed():.0f}s"
+                )
             if step % cfg.eval_every == 0:
                 checkpoint()
                 if bad_evals >= cfg.patience:
@@ -457,10 +506,16 @@ def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path
         "recipe": "packaging/mlm/make_mlm.sh",
         "settings": asdict(cfg),
         "objective": "MLM, 15% masking 80/10/10, decoder tied to word embeddings, all layers trained",
-        "corpus": {"file": str(corpus_path.name), "blocks": len(blocks), "train_blocks": len(train_blocks),
-                   "eval_blocks": len(eval_blocks), "train_tokens": train_tokens,
-                   "eval_masked_tokens": baseline["n_masked"] if baseline else None},
-        "steps": step, "epochs_completed": epoch,
+        "corpus": {
+            "file": str(corpus_path.name),
+            "blocks": len(blocks),
+            "train_blocks": len(train_blocks),
+            "eval_blocks": len(eval_blocks),
+            "train_tokens": train_tokens,
+            "eval_masked_tokens": baseline["n_masked"] if baseline else None,
+        },
+        "steps": step,
+        "epochs_completed": epoch,
         "tokens_seen": step * cfg.batch_size * cfg.block_size,
         "stop_reason": stop["reason"],
         "train_wall_time_s": round(elapsed(), 1),
@@ -472,12 +527,13 @@ def train(corpus_path: Path, base_model_dir: Path, out_dir: Path, work_dir: Path
     if sources_json and sources_json.exists():
         record["corpus"]["sources"] = json.loads(sources_json.read_text(encoding="utf-8"))
     probes = load_probes(probes_path) if probes_path and probes_path.exists() else None
-    record = export(best_dir, base_model_dir, out_dir, tokenizer, eval_set, record, probes,
-                    cfg.fp16_export)
+    record = export(best_dir, base_model_dir, out_dir, tokenizer, eval_set, record, probes, cfg.fp16_export)
     record["total_wall_time_s"] = round(time.time() - t_start, 1)
     (out_dir / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    log(f"[train_mlm] exported to {out_dir}: heldout {record['heldout_final']} "
-        f"probes {record.get('probe_set', {}).get('top5_hit_rate')}")
+    log(
+        f"[train_mlm] exported to {out_dir}: heldout {record['heldout_final']} "
+        f"probes {record.get('probe_set', {}).get('top5_hit_rate')}"
+    )
     return record
 
 
@@ -504,16 +560,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=d.threads)
     ap.add_argument("--fp16-export", choices=["auto", "yes", "no"], default=d.fp16_export)
     a = ap.parse_args(argv)
-    cfg = TrainConfig(block_size=a.block_size, batch_size=a.batch_size, lr=a.lr,
-                      warmup_steps=a.warmup_steps, max_steps=a.max_steps,
-                      time_budget_min=a.time_budget_min, whole_word_mask=a.whole_word_mask,
-                      max_eval_blocks=a.max_eval_blocks, eval_every=a.eval_every,
-                      patience=a.patience, bf16=not a.fp32, threads=a.threads,
-                      fp16_export=a.fp16_export)
+    cfg = TrainConfig(
+        block_size=a.block_size,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        warmup_steps=a.warmup_steps,
+        max_steps=a.max_steps,
+        time_budget_min=a.time_budget_min,
+        whole_word_mask=a.whole_word_mask,
+        max_eval_blocks=a.max_eval_blocks,
+        eval_every=a.eval_every,
+        patience=a.patience,
+        bf16=not a.fp32,
+        threads=a.threads,
+        fp16_export=a.fp16_export,
+    )
     base = a.base_model or default_base_model_dir()
     sources = a.corpus.parent / "sources.json"
-    train(a.corpus, base, a.out, a.work, cfg, probes_path=a.probes, sources_json=sources,
-          resume=a.resume, log=lambda m: print(m, flush=True))
+    train(
+        a.corpus,
+        base,
+        a.out,
+        a.work,
+        cfg,
+        probes_path=a.probes,
+        sources_json=sources,
+        resume=a.resume,
+        log=lambda m: print(m, flush=True),
+    )
     return 0
 
 

@@ -110,7 +110,11 @@ def test_split_is_stratified_seeded_and_complete(tmp_path):
     again, _ = split(data, 0.2, seed=7)
     assert again.texts == train.texts
     assert split(data, 0.2, seed=8)[0].texts != train.texts
-    assert train.source["split"] == "train" and val.source["seed"] == 7
+    assert (train.split.part, val.split.part, val.split.seed) == (
+        "train",
+        "val",
+        7,
+    ) and train.source == val.source
     with pytest.raises(DataError, match="between 0 and 1"):
         split(data, 1.5)
 

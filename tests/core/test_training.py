@@ -13,17 +13,13 @@ import pytest
 from lmstudio_app.core.data.labeled import LabeledData, prepare, split
 from lmstudio_app.core.data.table import DataError, read_table
 from lmstudio_app.core.errors import DeviceError, UserError
-from lmstudio_app.core.finetune.job import (
-    FineTuneSettings,
-    encode,
-    fine_tune,
-    load_result,
-    predict_csv,
-    predict_texts,
-    resume_run,
-)
+from lmstudio_app.core.finetune.encode import encode
+from lmstudio_app.core.finetune.job import fine_tune, load_result, resume_run
+from lmstudio_app.core.finetune.predict import predict_csv, predict_texts
+from lmstudio_app.core.finetune.settings import FineTuneSettings
 from lmstudio_app.core.tasks import Cancelled, TaskState
 from lmstudio_app.core.training import runs
+from lmstudio_app.core.training.record import RunRecord
 
 POS = "good great happy love like".split()
 NEG = "bad terrible sad hate awful".split()
@@ -49,7 +45,14 @@ def sentiment_data(tmp_path: Path, rows: int = 48) -> tuple[LabeledData, Labeled
 
 def tiny_settings(base: Path, **overrides) -> FineTuneSettings:
     values = dict(
-        base_model=str(base), batch_size=8, learning_rate=5e-3, max_length=32, patience=0, max_steps=6, seed=3
+        base_model=str(base),
+        batch_size=8,
+        learning_rate=5e-3,
+        max_length=32,
+        patience=0,
+        max_steps=6,
+        seed=3,
+        precision="fp32",
     )
     values.update(overrides)
     return FineTuneSettings(**values)
@@ -96,7 +99,7 @@ def test_fine_tune_writes_a_loadable_classifier_whose_confusion_matches_sklearn(
     assert (
         json.loads((run_dir / "metrics.json").read_text())["eval_macro_f1"] == result.metrics["eval_macro_f1"]
     )
-    assert runs.checkpoints(run_dir) == []  # a finished run keeps the model, not the optimizer state
+    assert RunRecord(run_dir).checkpoints() == []  # a finished run keeps the model, not the optimizer state
     info = runs.list_runs(tmp_path)[0]
     assert (info.status, info.step, info.has_model) == ("finished", 6, True)
     reopened = load_result(run_dir)
@@ -129,7 +132,7 @@ def test_cancel_then_resume_continues_from_the_saved_step(tmp_path, tiny_model):
             state=state,
             on_event=cancel_at_3,
         )
-    (checkpoint,) = runs.checkpoints(run_dir)
+    (checkpoint,) = RunRecord(run_dir).checkpoints()
     assert checkpoint.name == "checkpoint-4"
     assert (checkpoint / "optimizer.pt").is_file() and (checkpoint / "scheduler.pt").is_file()
     info = runs.run_info(run_dir)
@@ -139,7 +142,7 @@ def test_cancel_then_resume_continues_from_the_saved_step(tmp_path, tiny_model):
     events: list[dict] = []
     resumed = resume_run(run_dir, on_event=events.append)  # rebuilds the data from settings.json
     assert [e["step"] for e in events if e["type"] == "log"] == [5, 6]
-    assert [e["step"] for e in runs.read_history(run_dir) if e["type"] == "log"] == [1, 2, 3, 4, 5, 6]
+    assert [e["step"] for e in RunRecord(run_dir).history() if e["type"] == "log"] == [1, 2, 3, 4, 5, 6]
     assert runs.run_info(run_dir).status == "finished"
     a = load_file(full.model_dir / "model.safetensors")
     b = load_file(resumed.model_dir / "model.safetensors")
@@ -184,7 +187,7 @@ def test_injected_out_of_memory_halves_the_batch_and_doubles_accumulation(tmp_pa
     assert any(m.startswith("Out of memory") for m in messages)  # the user is told, not only the log
     assert seen_batches[0] == 8 and max(seen_batches[1:]) == 4
     assert result.metrics["global_step"] == 2
-    saved = runs.read_json(run_dir / "settings.json")["settings"]
+    saved = RunRecord(run_dir).saved_settings().settings
     assert (saved["batch_size"], saved["grad_accum"]) == (4, 2)  # a resume keeps the batch that fits
 
 
@@ -235,7 +238,7 @@ def test_bad_data_and_settings_are_refused_clearly(tmp_path, tiny_model):
         fine_tune(train, val, tiny_settings(base, precision="fp16", device="cpu"), tmp_path / "c")
     with pytest.raises(UserError, match="Learning rate"):
         fine_tune(train, val, tiny_settings(base, learning_rate=3.0), tmp_path / "d")
-    with pytest.raises(UserError, match="no checkpoint to resume"):
+    with pytest.raises(UserError, match="does not exist: run without --resume"):
         fine_tune(train, val, tiny_settings(base), tmp_path / "e", resume=True)
     with pytest.raises(UserError, match="Folder not found"):
         fine_tune(train, val, tiny_settings(tmp_path / "no-such-model"), tmp_path / "f")
@@ -268,10 +271,12 @@ def test_predict_csv_adds_columns_and_keeps_every_row(tmp_path, tiny_model):
     classifier = tiny_model("classifier")
     path = _write(tmp_path / "in.csv", 'id,text\n1,good film\n2,\n3,"bad, sad"\n')
     out = tmp_path / "out" / "pred.csv"
-    assert predict_csv(classifier, path, "text", out) == 3
+    done = predict_csv(classifier, path, "text", out)
+    assert (done.rows, done.skipped_empty) == (3, 1)
     table = read_table(out)
-    assert table.columns == ["id", "text", "predicted_label", "score"]
-    assert table.frame["predicted_label"][1] == ""  # blank text: nothing predicted, row kept
+    assert table.columns == ["id", "text", "predicted_label", "score", "note"]
+    assert table.frame["predicted_label"][1] == ""  # blank text: nothing predicted, row kept, reason given
+    assert list(table.frame["note"]) == ["", "empty text", ""]
     assert set(table.frame["predicted_label"][[0, 2]]) <= {"label_0", "label_1"}
     assert 0.5 <= float(table.frame["score"][0]) <= 1.0
     with pytest.raises(DataError, match="'review' is not in in.csv"):

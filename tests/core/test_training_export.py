@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lmstudio_app.cli import build_parser
-from lmstudio_app.core.finetune.job import FineTuneSettings, accelerate_script, command_line, export_onnx
+from lmstudio_app.core.finetune.export import accelerate_script, command_line, export_onnx
+from lmstudio_app.core.finetune.settings import FineTuneSettings
 
 
 def test_command_line_parses_back_to_the_same_settings():

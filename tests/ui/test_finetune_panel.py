@@ -14,7 +14,8 @@ from wizard_helpers import (
     write_reviews,
 )
 
-from lmstudio_app.core.training.runs import checkpoints, read_history, run_info
+from lmstudio_app.core.training.record import RunRecord
+from lmstudio_app.core.training.runs import run_info
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.finetune.panel import FineTunePanel
 from lmstudio_app.ui.finetune.training_session import active_sessions
@@ -59,7 +60,7 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     info = run_info(run_dir)
     saved_step = info.step
     assert info.status == "cancelled" and info.resumable and 5 <= saved_step < 200
-    assert checkpoints(run_dir)[-1].name == f"checkpoint-{saved_step}"
+    assert RunRecord(run_dir).checkpoints()[-1].name == f"checkpoint-{saved_step}"
 
     # The runs list shows it as resumable; Resume continues from the saved step to the end.
     panel.refresh()
@@ -74,11 +75,11 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     assert dialog.train_view.state == "finished", dialog.train_view.status.text()
     new_steps = [e["step"] for e in dialog.train_view.session.history if e["type"] == "log"]
     assert new_steps[0] == saved_step + 1 and new_steps[-1] == 200
-    steps = [e["step"] for e in read_history(run_dir) if e["type"] == "log"]
+    steps = [e["step"] for e in RunRecord(run_dir).history() if e["type"] == "log"]
     assert steps == list(range(1, 201))  # nothing repeated, nothing lost
     assert dialog.stack.currentWidget() is dialog.results_view
     assert dialog.results_view.per_class.rowCount() == 2
-    assert run_info(run_dir).status == "finished" and not checkpoints(run_dir)
+    assert run_info(run_dir).status == "finished" and not RunRecord(run_dir).checkpoints()
     dialog.grab().save(str(tmp_path / "resumed.png"))
 
     # Export ONNX from the reopened results.
@@ -93,7 +94,8 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
 def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
     from lmstudio_app.core.data.labeled import prepare, split
     from lmstudio_app.core.data.table import read_table
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
     from lmstudio_app.core.training.runs import new_run_dir
 
     table = read_table(write_reviews(tmp_path / "reviews.csv", n=24))
@@ -147,13 +149,14 @@ def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
 
 
 def test_no_runs_hint_goes_away_once_a_run_exists(qtbot, tmp_path, monkeypatch):
-    from lmstudio_app.core.training.runs import new_run_dir, write_status
+    from lmstudio_app.core.training.record import RunRecord
+    from lmstudio_app.core.training.runs import new_run_dir
     from lmstudio_app.ui.finetune.panel import NO_RUNS
 
     monkeypatch.setenv("LMSTUDIO_HOME", str(tmp_path / "home"))
     panel = FineTunePanel(AppState())
     qtbot.addWidget(panel)
     assert panel.message.text() == NO_RUNS
-    write_status(new_run_dir("first"), "finished")
+    RunRecord(new_run_dir("first")).write_status("finished")
     panel.refresh()
     assert panel.runs.rowCount() == 1 and panel.message.text() == ""

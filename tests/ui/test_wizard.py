@@ -46,7 +46,7 @@ def test_wizard_from_file_to_results_with_minilm(qtbot, tmp_path, minilm_dir):
     from sklearn.metrics import confusion_matrix
 
     from lmstudio_app.core.data.labeled import suggest_max_length
-    from lmstudio_app.core.finetune.job import predict_texts
+    from lmstudio_app.core.finetune.predict import predict_texts
 
     app = AppState()
     wizard = FineTuneWizard(app)
@@ -190,7 +190,9 @@ def test_columns_page_blocks_one_class_and_same_column(qtbot, tmp_path):
     wrong.write_text("sentence,other\nhello,x0\n", encoding="utf-8")
     split.use_validation_file(wrong)
     qtbot.waitUntil(lambda: not split.busy, timeout=20_000)
-    assert "has no column 'text'" in split.messages.text().replace("&#x27;", "'") and not next_enabled(wizard)
+    assert "'text' is not in wrong.csv" in split.messages.text().replace("&#x27;", "'") and not next_enabled(
+        wizard
+    )
     right = tmp_path / "val.csv"
     right.write_text("text,other\nhello,x0\nbye,x1\nagain,x1\n", encoding="utf-8")
     split.use_validation_file(right)

@@ -8,12 +8,42 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from lmstudio_app.core.data.table import DataError, Table, _s
 
 MIN_TRAIN_PER_CLASS = 5
+
+
+@dataclass
+class DataSource:
+    """How labelled data was read from disk (file, encoding, delimiter, columns): enough to read it again."""
+
+    path: str
+    encoding: str = ""
+    delimiter: str = ""
+    text_column: str = "text"
+    label_column: str = "label"
+    text_pair_column: str | None = None
+    merge_variants: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataSource:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class SplitOrigin:
+    """Which side of which split a LabeledData is: enough to make the same split again."""
+
+    part: str  # "train" | "val"
+    val_fraction: float
+    seed: int
 
 
 @dataclass
@@ -29,8 +59,9 @@ class LabeledData:
     variants: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     truncated: int = 0
-    # How to rebuild this data from disk (path, encoding, delimiter, columns, split): lets a run resume.
-    source: dict[str, Any] = field(default_factory=dict)
+    source: DataSource | None = None  # how to read it again (a run resumes from it)
+    read_problems: list[str] = field(default_factory=list)  # what reading the table fixed (ragged rows...)
+    split: SplitOrigin | None = None  # set by split()
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -112,15 +143,16 @@ def prepare(
         dropped_empty=dropped,
         merged=merged,
         variants=variants,
-        source={
-            "path": str(table.path),
-            "encoding": table.encoding,
-            "delimiter": table.delimiter,
-            "text_column": text_column,
-            "label_column": label_column,
-            "text_pair_column": text_pair_column,
-            "merge_variants": merge_variants,
-        },
+        read_problems=list(table.problems),
+        source=DataSource(
+            path=str(table.path),
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            text_column=text_column,
+            label_column=label_column,
+            text_pair_column=text_pair_column,
+            merge_variants=merge_variants,
+        ),
     )
     data.warnings = data_warnings(data)
     return data
@@ -156,8 +188,8 @@ def class_counts(data: LabeledData) -> dict[str, int]:
     return {name: counts[name] for name in sorted(counts, key=label_sort_key)}
 
 
-def subset(data: LabeledData, indices: list[int], **source: Any) -> LabeledData:
-    """The rows at `indices` (same class list, merges and variants), with extra `source` keys."""
+def subset(data: LabeledData, indices: list[int], split: SplitOrigin | None = None) -> LabeledData:
+    """The rows at `indices` (same class list, merges and variants, same source)."""
     labels = [data.labels[i] for i in indices]
     return replace(
         data,
@@ -167,7 +199,7 @@ def subset(data: LabeledData, indices: list[int], **source: Any) -> LabeledData:
         label_names=sorted(set(labels), key=label_sort_key),
         warnings=[],
         truncated=0,
-        source={**data.source, **source},
+        split=split,
     )
 
 
@@ -191,8 +223,10 @@ def split(data: LabeledData, val_fraction: float = 0.2, seed: int = 42) -> tuple
         train_idx.extend(idx[n_val:])
     train_idx.sort()
     val_idx.sort()
-    meta = {"val_fraction": val_fraction, "seed": seed}
-    return subset(data, train_idx, split="train", **meta), subset(data, val_idx, split="val", **meta)
+    return (
+        subset(data, train_idx, SplitOrigin("train", val_fraction, seed)),
+        subset(data, val_idx, SplitOrigin("val", val_fraction, seed)),
+    )
 
 
 def split_warnings(train: LabeledData, val: LabeledData) -> list[str]:

@@ -33,9 +33,10 @@ def _load_result_job(run_dir: Path, *, state: Any) -> Any:
 
 
 def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]:
-    from lmstudio_app.core.training.runs import read_history, run_info
+    from lmstudio_app.core.training.record import RunRecord
+    from lmstudio_app.core.training.runs import run_info
 
-    return {run_info(p).name: read_history(p) for p in run_dirs}
+    return {run_info(p).name: RunRecord(p).history() for p in run_dirs}
 
 
 NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
@@ -64,10 +65,10 @@ class RunDialog(QDialog):
         layout.addWidget(self.stack, 1)
 
     def resume(self) -> None:
-        from lmstudio_app.core.training.runs import read_history
+        from lmstudio_app.core.training.record import RunRecord
 
         self.stack.setCurrentWidget(self.train_view)
-        self.train_view.start_resume(self.run_dir, history=read_history(self.run_dir))
+        self.train_view.start_resume(self.run_dir, history=RunRecord(self.run_dir).history())
 
     def open_results(self) -> Worker:
         self.message.setText("Reading the results…")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmstudio_app.core.training.record import SavedSettings
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
@@ -59,7 +60,7 @@ def _item(value: Any) -> QTableWidgetItem:
 
 
 def _predict_job(model_dir: Path, text: str, *, state: Any) -> list[tuple[str, float]]:
-    from lmstudio_app.core.finetune.job import predict_texts
+    from lmstudio_app.core.finetune.predict import predict_texts
 
     state.raise_if_stopped()
     return predict_texts(model_dir, [text])
@@ -71,10 +72,15 @@ def _columns_job(path: str, *, state: Any) -> list[str]:
     return read_table(Path(path), state=state).columns
 
 
+def _predicted_message(done: Any, csv_out: str | Path) -> str:
+    empty = f" ({done.skipped_empty:,} with an empty text have no label)" if done.skipped_empty else ""
+    return f"Wrote {done.rows:,} rows with predictions to {csv_out}{empty}"
+
+
 def _predict_csv_job(
     model_dir: Path, csv_in: str, column: str, csv_out: str, pair: str | None, *, state: Any
 ) -> int:
-    from lmstudio_app.core.finetune.job import predict_csv
+    from lmstudio_app.core.finetune.predict import predict_csv
 
     return predict_csv(model_dir, Path(csv_in), column, Path(csv_out), text_pair_column=pair, state=state)
 
@@ -90,7 +96,7 @@ def _save_job(model_dir: Path, target: str, *, state: Any) -> Path:
 
 
 def _onnx_job(model_dir: Path, target: str, *, state: Any) -> Path:
-    from lmstudio_app.core.finetune.job import export_onnx
+    from lmstudio_app.core.finetune.export import export_onnx
 
     state.progress(-1, "Exporting to ONNX")
     return export_onnx(model_dir, Path(target))
@@ -119,7 +125,7 @@ class ResultsView(QWidget):
         super().__init__(parent)
         self.app = app
         self.result: Any = None
-        self.saved: dict = {}
+        self.saved = SavedSettings()
         self.summary = QLabel(wordWrap=True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.per_class = _table(["Class", "Precision", "Recall", "F1", "Support"])
@@ -186,10 +192,10 @@ class ResultsView(QWidget):
 
     # ---- filling -------------------------------------------------------------------------------------
     def set_result(self, result: Any) -> None:
-        from lmstudio_app.core.training.runs import SETTINGS_FILE, read_json
+        from lmstudio_app.core.training.record import RunRecord
 
         self.result = result
-        self.saved = read_json(Path(result.run_dir) / SETTINGS_FILE)
+        self.saved = RunRecord(Path(result.run_dir)).saved_settings()
         m = result.metrics
         n_val = sum(int(v.get("support", 0)) for v in result.per_class.values())
         self.summary.setText(
@@ -262,7 +268,7 @@ class ResultsView(QWidget):
             self._run(_columns_job, path, done=lambda columns: self._ask_batch_column(path, columns))
 
     def _ask_batch_column(self, path: str, columns: list[str]) -> None:
-        column = self.saved.get("settings", {}).get("text_column", "text")
+        column = self.saved.settings.get("text_column", "text")
         if column not in columns:
             column, ok = QInputDialog.getItem(
                 self, "Text column", "Which column holds the texts?", columns, 0, False
@@ -286,7 +292,7 @@ class ResultsView(QWidget):
             text_column,
             str(csv_out),
             pair,
-            done=lambda n: self._report(f"Wrote {n:,} predictions to {csv_out}"),
+            done=lambda done: self._report(_predicted_message(done, csv_out)),
         )
 
     def _ask_save(self) -> None:
@@ -316,15 +322,15 @@ class ResultsView(QWidget):
         )
 
     def _settings_and_paths(self) -> tuple[Any, Path, Path | None]:
-        from lmstudio_app.core.finetune.job import FineTuneSettings
+        from lmstudio_app.core.finetune.datasets import DataPlan
+        from lmstudio_app.core.finetune.settings import FineTuneSettings
 
-        settings = FineTuneSettings.from_dict(self.saved.get("settings", {}))
-        csv = Path(self.saved.get("data", {}).get("path", "data.csv"))
-        val = self.saved.get("val_data")
-        return settings, csv, Path(val["path"]) if val else None
+        settings = FineTuneSettings.from_dict(self.saved.settings)
+        plan = DataPlan.from_saved(self.saved.job)
+        return settings, Path(plan.data.path), Path(plan.val_data.path) if plan.val_data else None
 
     def command_text(self) -> str:
-        from lmstudio_app.core.finetune.job import command_line
+        from lmstudio_app.core.finetune.export import command_line
 
         settings, csv, val = self._settings_and_paths()
         return command_line(settings, csv, Path(self.result.run_dir) / "cli-model", val)
@@ -346,13 +352,13 @@ class ResultsView(QWidget):
             self.save_accelerate_script(path)
 
     def save_accelerate_script(self, path: str | Path) -> Path:
-        from lmstudio_app.core.finetune.job import accelerate_script
+        from lmstudio_app.core.finetune.export import accelerate_script
 
         settings, csv, _ = self._settings_and_paths()
+        from lmstudio_app.core.jsonio import write_text
+
         out = Path(path)
-        out.write_text(
-            accelerate_script(settings, csv, Path(self.result.run_dir) / "accelerate-model"), encoding="utf-8"
-        )
+        write_text(out, accelerate_script(settings, csv, Path(self.result.run_dir) / "accelerate-model"))
         out.chmod(0o755)
         self._report(f"Saved the accelerate launch script to {out}")
         return out
@@ -362,7 +368,7 @@ class ResultsView(QWidget):
             self._report("Open the wizard from the app to load the model into the model manager.", False)
             return None
         self.status.setText("Loading the fine-tuned model into the model manager…")
-        name = self.saved.get("name") or Path(self.result.run_dir).name
+        name = self.saved.name or Path(self.result.run_dir).name
         return self._run(_load_job, self.app, self.result.model_dir, name, done=self._loaded)
 
     def _loaded(self, loaded: Any) -> None:

@@ -74,7 +74,9 @@ class TrainView(QWidget):
         self._last_eval_line = 0
 
     # ---- starting ------------------------------------------------------------------------------------
-    def start_new(self, train: Any, val: Any, settings: dict, run_dir: Path) -> TrainingSession:
+    def start_new(
+        self, train: Any, val: Any, settings: dict, run_dir: Path, plan: Any = None
+    ) -> TrainingSession:
         self.curves.clear()
         self.log.clear()
         session = self._attach(TrainingSession(run_dir, self))
@@ -84,7 +86,7 @@ class TrainView(QWidget):
             f"{len(val.labels):,}; {settings['epochs']:g} epochs, lr {settings['learning_rate']:g}, "
             f"batch {settings['batch_size']}, max length {settings['max_length']}."
         )
-        session.start_new(train, val, settings)
+        session.start_new(train, val, settings, plan)
         return session
 
     def start_resume(self, run_dir: Path, history: list[dict] | None = None) -> TrainingSession:

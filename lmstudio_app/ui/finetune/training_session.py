@@ -51,13 +51,20 @@ def _priority_restored() -> Iterator[None]:
 
 
 def _train_job(
-    train: Any, val: Any, settings: dict, run_dir: Path, on_event: Any, *, state: TaskState
+    train: Any, val: Any, settings: dict, run_dir: Path, on_event: Any, plan: Any, *, state: TaskState
 ) -> Any:
-    from lmstudio_app.core.finetune.job import FineTuneSettings, fine_tune
+    from lmstudio_app.core.finetune.job import fine_tune
+    from lmstudio_app.core.finetune.settings import FineTuneSettings
 
     with _priority_restored():
         return fine_tune(
-            train, val, FineTuneSettings.from_dict(settings), run_dir, state=state, on_event=on_event
+            train,
+            val,
+            FineTuneSettings.from_dict(settings),
+            run_dir,
+            state=state,
+            on_event=on_event,
+            plan=plan,
         )
 
 
@@ -97,8 +104,8 @@ class TrainingSession(QObject):
     def running(self) -> bool:
         return self.worker is not None and not self.worker.done
 
-    def start_new(self, train: Any, val: Any, settings: dict) -> None:
-        self._start(_train_job, train, val, settings, self.run_dir, self._relay.event.emit)
+    def start_new(self, train: Any, val: Any, settings: dict, plan: Any = None) -> None:
+        self._start(_train_job, train, val, settings, self.run_dir, self._relay.event.emit, plan)
 
     def start_resume(self) -> None:
         """Continue the run from its newest checkpoint (data rebuilt from the run's settings.json)."""

@@ -22,6 +22,7 @@ class WizardContext:
     data: Any = None  # core.data.LabeledData, all usable rows
     train: Any = None
     val: Any = None
+    plan: Any = None  # core.finetune.datasets.DataPlan: how train and val were made
     val_fraction: float = 0.2
     val_path: Path | None = None  # a separate validation file, when chosen
     seed: int = 42

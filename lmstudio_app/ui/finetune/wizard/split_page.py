@@ -33,29 +33,16 @@ WARN_STYLE = "color: #b9770e;"
 
 
 def _split_job(ctx: WizardContext, fraction: float, seed: int, val_path: str | None, *, state: Any) -> tuple:
-    from lmstudio_app.core.data.labeled import prepare, split, split_warnings
-    from lmstudio_app.core.data.table import read_table
+    """(train, val, plan, warnings) through the one function the CLI and resume use too."""
+    from dataclasses import replace
 
-    if val_path:
-        table = read_table(Path(val_path), state=state)
-        missing = [
-            c
-            for c in (ctx.text_column, ctx.label_column, ctx.pair_column)
-            if c and c not in table.frame.columns
-        ]
-        if missing:
-            from lmstudio_app.core.data.table import DataError
+    from lmstudio_app.core.data.labeled import split_warnings
+    from lmstudio_app.core.finetune.datasets import DataPlan, build_splits
 
-            raise DataError(
-                f"The validation file has no column '{missing[0]}': it needs the same columns as the training file."
-            )
-        val = prepare(
-            table, ctx.text_column, ctx.label_column, ctx.pair_column, merge_variants=ctx.merge_variants
-        )
-        train = ctx.data
-    else:
-        train, val = split(ctx.data, fraction, seed)
-    return train, val, split_warnings(train, val)
+    val_source = replace(ctx.data.source, path=str(val_path), encoding="", delimiter="") if val_path else None
+    plan = DataPlan(ctx.data.source, val_source, fraction, seed)
+    train, val = build_splits(plan, data=ctx.data, state=state)
+    return train, val, plan, split_warnings(train, val)
 
 
 class SplitPage(QWizardPage):
@@ -131,7 +118,7 @@ class SplitPage(QWizardPage):
         self.refresh()
 
     def refresh(self) -> None:
-        self.ctx.train = self.ctx.val = None
+        self.ctx.train = self.ctx.val = self.ctx.plan = None
         self.error = ""
         val_path = self.val_edit.text().strip() if self.file_radio.isChecked() else None
         if self.file_radio.isChecked() and not val_path:
@@ -151,7 +138,8 @@ class SplitPage(QWizardPage):
     def _show_split(self, value: tuple) -> None:
         from lmstudio_app.core.data.labeled import class_counts, label_sort_key
 
-        train, val, warnings = value
+        train, val, plan, warnings = value
+        self.ctx.plan = plan
         self.busy = False
         self.ctx.train, self.ctx.val = train, val
         train_counts, val_counts = class_counts(train), class_counts(val)

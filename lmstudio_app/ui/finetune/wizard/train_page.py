@@ -42,7 +42,7 @@ class TrainPage(QWizardPage):
         name = self.ctx.run_name or default_run_name(self.ctx)
         self.ctx.settings["name"] = name
         self.ctx.run_dir = new_run_dir(name)
-        self.view.start_new(self.ctx.train, self.ctx.val, self.ctx.settings, self.ctx.run_dir)
+        self.view.start_new(self.ctx.train, self.ctx.val, self.ctx.settings, self.ctx.run_dir, self.ctx.plan)
 
     def _state_changed(self, state: str) -> None:
         if state == "finished":

@@ -1,0 +1,87 @@
+"""Texts to token ids for training: compact arrays, padded per batch by the collator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lmstudio_app.core.data.labeled import LabeledData
+from lmstudio_app.core.tasks import TaskState, ensure_state
+
+_ENCODE_CHUNK = 1000  # small chunks: the GIL is held while results become Python lists
+
+
+class EncodedDataset:
+    """Token ids per row (int32 arrays, so 100k rows stay small) and label ids; items are dicts for the collator."""
+
+    def __init__(self, ids: list[Any], types: list[Any] | None, labels: list[int]) -> None:
+        self.ids, self.types, self.labels = ids, types, labels
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def length_order(self) -> list[int]:
+        """Row indices longest first: evaluation batches then need little padding, and the order is known."""
+        return sorted(range(len(self.ids)), key=lambda i: -len(self.ids[i]))
+
+    def __getitem__(self, i: int) -> dict:
+        item = {"input_ids": self.ids[i].tolist(), "labels": self.labels[i]}
+        if self.types is not None:
+            item["token_type_ids"] = self.types[i].tolist()
+        return item
+
+
+def encode(
+    tokenizer: Any,
+    data: LabeledData,
+    label_ids: dict[str, int],
+    max_length: int,
+    state: TaskState | None = None,
+    what: str = "texts",
+) -> tuple[EncodedDataset, int]:
+    """Tokenize `data` (no padding: the collator pads each batch); returns the dataset and how many rows were cut."""
+    import numpy as np
+
+    state = ensure_state(state)
+    n = len(data)
+    ids: list[Any] = []
+    types: list[Any] | None = [] if data.pairs is not None else None
+    truncated = 0
+    for start in range(0, n, _ENCODE_CHUNK):
+        state.raise_if_stopped()
+        state.progress(start / max(1, n), f"Tokenizing {what}: {start:,} of {n:,}")
+        texts = data.texts[start : start + _ENCODE_CHUNK]
+        pairs = data.pairs[start : start + _ENCODE_CHUNK] if data.pairs is not None else None
+        kw = {"truncation": True, "return_attention_mask": False, "return_token_type_ids": pairs is not None}
+        # One extra token tells which rows were longer than max_length; only those are encoded again.
+        enc = tokenizer(texts, pairs, max_length=max_length + 1, **kw)
+        long = [i for i, row in enumerate(enc["input_ids"]) if len(row) > max_length]
+        if long:
+            truncated += len(long)
+            again = tokenizer(
+                [texts[i] for i in long],
+                [pairs[i] for i in long] if pairs is not None else None,
+                max_length=max_length,
+                **kw,
+            )
+            for j, i in enumerate(long):
+                enc["input_ids"][i] = again["input_ids"][j]
+                if pairs is not None:
+                    enc["token_type_ids"][i] = again["token_type_ids"][j]
+        ids.extend(np.asarray(row, dtype=np.int32) for row in enc["input_ids"])
+        if types is not None:
+            types.extend(np.asarray(row, dtype=np.int8) for row in enc["token_type_ids"])
+    labels = [label_ids[lab] for lab in data.labels]
+    return EncodedDataset(ids, types, labels), truncated
+
+
+def length_ordered_trainer() -> type:
+    """A Trainer whose evaluation visits rows longest first (little padding; predictions map back to rows)."""
+    from transformers import Trainer
+
+    class LengthOrderedTrainer(Trainer):
+        def _get_eval_sampler(self, eval_dataset: Any) -> Any:
+            if self.args.world_size <= 1 and isinstance(eval_dataset, EncodedDataset):
+                return eval_dataset.length_order()
+            return super()._get_eval_sampler(eval_dataset)
+
+    return LengthOrderedTrainer

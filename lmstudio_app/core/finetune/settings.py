@@ -1,0 +1,54 @@
+"""What defines a fine-tuning job and what it produces."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.training.settings import TrainSettings
+
+FINETUNE_FILE = "finetune.json"  # beside a fine-tuned model: base model, labels, max length
+
+
+@dataclass
+class FineTuneSettings(TrainSettings):
+    """The engine's settings plus the classifier's own (saved in settings.json, shown as a command line)."""
+
+    base_model: str = "all-MiniLM-L6-v2"
+    text_column: str = "text"
+    label_column: str = "label"
+    text_pair_column: str | None = None
+    max_length: int = 128
+    val_fraction: float = 0.2
+
+    def check(self) -> None:
+        super().check()
+        if not 8 <= self.max_length <= 8192:
+            raise UserError(
+                f"Max length {self.max_length} is out of range: use 8 to 512 for BERT-like models."
+            )
+        if not 0 < self.val_fraction < 1:
+            raise UserError(
+                f"The validation fraction must be between 0 and 1 (exclusive), not {self.val_fraction}."
+            )
+
+
+@dataclass
+class FineTuneResult:
+    """What the Results step shows; saved as results.json in the run folder."""
+
+    run_dir: Path
+    model_dir: Path
+    metrics: dict
+    labels: list[str]
+    per_class: dict[str, dict]
+    confusion: list[list[int]]
+    misclassified: list[dict]
+    history: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("history")
+        d["run_dir"], d["model_dir"] = str(self.run_dir), str(self.model_dir)
+        return d
