@@ -17,6 +17,7 @@ from typing import Any
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.fillmask.text import MaskSpan, fill_text, model_text, require_masks
+from lmstudio_app.core.fillmask.vocab import Vocab, piece_text, token_text, vocab_of
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 MODES = ("independent", "joint")
@@ -198,61 +199,6 @@ def _bert_hidden_at(base: Any, ids: Any, attention: Any, which_row: Any, which_p
     return last.output(last.intermediate(attended), attended)
 
 
-@dataclass
-class _Vocab:
-    """Per-tokenizer facts about every id: its text, whether it is special or continues a word."""
-
-    tokens: list[str]
-    special: Any  # BoolTensor (vocab,)
-    continuation: Any  # BoolTensor (vocab,)
-    scheme: str  # wordpiece | bpe | sentencepiece | unknown
-
-    @property
-    def word_start(self) -> Any:
-        return ~(self.special | self.continuation)
-
-
-_VOCABS: dict[int, tuple[Any, _Vocab]] = {}
-
-
-def _vocab(tokenizer: Any, size: int) -> _Vocab:
-    import torch
-
-    cached = _VOCABS.get(id(tokenizer))
-    if cached is not None and cached[0] is tokenizer and len(cached[1].tokens) == size:
-        return cached[1]
-    known = min(size, len(tokenizer))
-    tokens = [t or "" for t in tokenizer.convert_ids_to_tokens(list(range(known)))] + [""] * (size - known)
-    special = torch.zeros(size, dtype=torch.bool)
-    special[[i for i in tokenizer.all_special_ids if i < size]] = True
-    special[known:] = True
-    special[[i for i, t in enumerate(tokens) if not t]] = True  # ids the tokenizer cannot spell
-    share = {p: sum(t.startswith(p) for t in tokens) / max(1, known) for p in ("##", "Ġ", "▁")}
-    if share["##"] > 0.01:
-        scheme, cont = "wordpiece", [t.startswith("##") for t in tokens]
-    elif share["Ġ"] > 0.1 or share["▁"] > 0.1:
-        prefix = "Ġ" if share["Ġ"] >= share["▁"] else "▁"
-        scheme = "bpe" if prefix == "Ġ" else "sentencepiece"
-        cont = [not t.startswith(prefix) and t[:1].isalnum() for t in tokens]
-    else:
-        scheme, cont = "unknown", [False] * size
-    vocab = _Vocab(tokens, special, torch.tensor(cont, dtype=torch.bool) & ~special, scheme)
-    if len(_VOCABS) > 8:
-        _VOCABS.clear()
-    _VOCABS[id(tokenizer)] = (tokenizer, vocab)
-    return vocab
-
-
-def _piece_text(tokenizer: Any, tokens: list[str]) -> str:
-    return tokenizer.convert_tokens_to_string(tokens).strip() if all(tokens) else ""
-
-
-def _token_text(tokenizer: Any, vocab: _Vocab, token_id: int) -> str:
-    """A candidate as the user reads it: decoded text, else the raw token, else its id."""
-    token = vocab.tokens[token_id]
-    return _piece_text(tokenizer, [token]) or token or f"[id {token_id}]"
-
-
 # ---- search ------------------------------------------------------------------------------------------
 
 
@@ -347,7 +293,7 @@ def fill_mask(
     spans = require_masks(text, tokenizer.mask_token)
     ids, groups = _encode(model, tokenizer, text, spans)
     scorer = _Scorer(model, tokenizer)
-    vocab = _vocab(tokenizer, model.get_output_embeddings().weight.shape[0])
+    vocab = vocab_of(tokenizer, model.get_output_embeddings().weight.shape[0])
     state.raise_if_stopped()
 
     single = [g[0] for g in groups if len(g) == 1]
@@ -359,14 +305,14 @@ def fill_mask(
             probs = first[group[0]].softmax(-1)
             found = _top(probs, vocab.word_start if whole_words else None, top_k)
             candidates = [
-                Candidate(_token_text(tokenizer, vocab, t), p, (t,), bool(vocab.continuation[t]))
+                Candidate(token_text(tokenizer, vocab, t), p, (t,), bool(vocab.continuation[t]))
                 for p, t in found
             ]
         else:
             beams = _beam_fill(scorer, ids, group, _word_constraints(group, vocab), top_k, state)
             candidates = [
                 Candidate(
-                    _piece_text(tokenizer, [vocab.tokens[b.filled[q]] for q in group]),
+                    piece_text(tokenizer, [vocab.tokens[b.filled[q]] for q in group]),
                     b.score,
                     tuple(b.filled[q] for q in group),
                 )
@@ -375,15 +321,25 @@ def fill_mask(
         masks.append(MaskPrediction(index, span, candidates))
 
     result = FillMaskResult(text, mode, masks)
+    encoded = _Encoded(scorer, tokenizer, vocab, text, spans, ids, groups)
     if mode == "joint":
-        result.sentences = _joint(
-            scorer, tokenizer, vocab, text, spans, ids, groups, whole_words, sentences, state
-        )
+        result.sentences = _joint(encoded, whole_words, sentences, state)
     if targets:
-        result.targets = _score_targets(
-            scorer, tokenizer, vocab, text, spans, ids, groups, targets, whole_words
-        )
+        result.targets = _score_targets(encoded, targets, whole_words)
     return result
+
+
+@dataclass
+class _Encoded:
+    """The text as the model reads it, with everything the searches need."""
+
+    scorer: _Scorer
+    tokenizer: Any
+    vocab: Vocab
+    text: str
+    spans: list[MaskSpan]
+    ids: list[int]
+    groups: list[list[int]]  # per mask, the positions of its pieces
 
 
 def _encode(
@@ -410,25 +366,16 @@ def _encode(
     return ids, groups
 
 
-def _word_constraints(group: list[int], vocab: _Vocab) -> dict[int, Any]:
+def _word_constraints(group: list[int], vocab: Vocab) -> dict[int, Any]:
     """A multi-piece mask is one word: a word-start piece followed by continuation pieces."""
     if vocab.scheme == "unknown":
         return dict.fromkeys(group, ~vocab.special)
     return {q: vocab.word_start if i == 0 else vocab.continuation for i, q in enumerate(group)}
 
 
-def _joint(
-    scorer: _Scorer,
-    tokenizer: Any,
-    vocab: _Vocab,
-    text: str,
-    spans: list[MaskSpan],
-    ids: list[int],
-    groups: list[list[int]],
-    whole_words: bool,
-    width: int,
-    state: TaskState,
-) -> list[Sentence]:
+def _joint(encoded: _Encoded, whole_words: bool, width: int, state: TaskState) -> list[Sentence]:
+    scorer, tokenizer, vocab, text = encoded.scorer, encoded.tokenizer, encoded.vocab, encoded.text
+    spans, ids, groups = encoded.spans, encoded.ids, encoded.groups
     positions = [q for g in groups for q in g]
     if len(positions) > MAX_JOINT_PIECES:
         raise UserError(
@@ -443,7 +390,7 @@ def _joint(
             allowed[group[0]] = vocab.word_start if whole_words else ~vocab.special
     out = []
     for beam in _beam_fill(scorer, ids, positions, allowed, width, state):
-        words = tuple(_piece_text(tokenizer, [vocab.tokens[beam.filled[q]] for q in g]) for g in groups)
+        words = tuple(piece_text(tokenizer, [vocab.tokens[beam.filled[q]] for q in g]) for g in groups)
         out.append(
             Sentence(
                 fill_text(text, spans, dict(enumerate(words))),
@@ -457,21 +404,13 @@ def _joint(
     return out
 
 
-def _target_pieces(tokenizer: Any, vocab: _Vocab, text: str, span: MaskSpan, word: str) -> list[int]:
+def _target_pieces(tokenizer: Any, vocab: Vocab, text: str, span: MaskSpan, word: str) -> list[int]:
     spaced = vocab.scheme == "bpe" and span.start > 0 and text[span.start - 1].isspace()
     return tokenizer.convert_tokens_to_ids(tokenizer.tokenize((" " if spaced else "") + word))
 
 
 def _score_targets(
-    scorer: _Scorer,
-    tokenizer: Any,
-    vocab: _Vocab,
-    text: str,
-    spans: list[MaskSpan],
-    ids: list[int],
-    groups: list[list[int]],
-    targets: list[str] | tuple[str, ...],
-    whole_words: bool,
+    encoded: _Encoded, targets: list[str] | tuple[str, ...], whole_words: bool
 ) -> list[TargetScore]:
     """P(word) at each mask by the chain rule over its pieces, left to right, in one batched pass.
 
@@ -479,6 +418,8 @@ def _score_targets(
     first i pieces filled in and asks for piece i + 1. One extra row per mask, with the mask as a single
     piece, gives the candidate list the rank is measured against.
     """
+    scorer, tokenizer, vocab, text = encoded.scorer, encoded.tokenizer, encoded.vocab, encoded.text
+    spans, ids, groups = encoded.spans, encoded.ids, encoded.groups
     words = [w.strip() for w in targets if w.strip()]
     mask_id = tokenizer.mask_token_id
     rows: list[list[int]] = []
