@@ -31,7 +31,9 @@ def test_import_contracts_hold():
 
 
 def test_no_module_is_over_500_lines():
-    big = {str(p.relative_to(REPO)): n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    big = {
+        str(p.relative_to(REPO)): n for p in _modules() if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert big == {}, f"split these modules: {big}"
 
 
@@ -40,7 +42,9 @@ def test_no_function_takes_more_than_six_positional_parameters():
     for path in _modules():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                names = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+                names = [
+                    a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")
+                ]
                 if len(names) > MAX_POSITIONAL:
                     wide.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name}({len(names)})")
     assert wide == [], "use a dataclass for these: " + ", ".join(wide)

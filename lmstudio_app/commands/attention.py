@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 from pathlib import Path
@@ -74,22 +73,16 @@ def _write_png(result, out: Path, size: tuple[int, int]) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from lmstudio_app.core.attention.export import write_bertviz_page, write_weights_json
     from lmstudio_app.core.attention.extract import extract_attention
 
     out, kind, size = _check(args)
     loaded = load_model_from_args(args)
     result = extract_attention(loaded, args.text, args.pair, state=stderr_progress())
     if kind == ".json":
-        out.write_text(json.dumps(result.to_json(), ensure_ascii=False), encoding="utf-8")
+        write_weights_json(result, out)
     elif kind == ".html":
-        from lmstudio_app.core.attention.bertviz import write_bertviz_html
-
-        if result.n_tokens > 128:
-            print(
-                f"note: bertviz gets very slow with {result.n_tokens} tokens; shorter inputs draw faster",
-                file=sys.stderr,
-            )
-        write_bertviz_html(result, out)
+        write_bertviz_page(result, out)
     else:
         _write_png(result, out, size)
     note = " (input truncated)" if result.truncated else ""

@@ -75,9 +75,16 @@ def test_missing_assets_say_how_to_get_them(monkeypatch, tmp_path):
         bv.bertviz_html(_result())
 
 
-def test_write_to_file(tmp_path):
-    path = bv.write_bertviz_html(_result(), tmp_path / "a.html")
+def test_write_to_file_atomically_and_refuse_what_bertviz_cannot_draw(tmp_path):
+    from lmstudio_app.core.attention.export import BERTVIZ_MAX_TOKENS, write_bertviz_page
+
+    path = write_bertviz_page(_result(), tmp_path / "a.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    long = _result(BERTVIZ_MAX_TOKENS + 1)
+    with pytest.raises(UserError, match=f"choose at most {BERTVIZ_MAX_TOKENS}"):
+        write_bertviz_page(long, path)
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")  # the good page is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html"]  # no temporary file left
 
 
 def test_bundle_finds_bertviz_js_as_data_files(monkeypatch, tmp_path):

@@ -200,9 +200,3 @@ def bertviz_html(result: AttentionResult, views: tuple[str, ...] = VIEWS, title:
         parts.append(_inline(_bertviz_js(view).replace("PYTHON_PARAMS", js_params)))
     parts.append("</body></html>\n")
     return "".join(parts)
-
-
-def write_bertviz_html(result: AttentionResult, path: Path | str, views: tuple[str, ...] = VIEWS) -> Path:
-    path = Path(path)
-    path.write_text(bertviz_html(result, views), encoding="utf-8")
-    return path
