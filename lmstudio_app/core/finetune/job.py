@@ -146,7 +146,7 @@ class FineTuneJob:
             compute_metrics=trainer_metrics,
             trainer_class=length_ordered_trainer(),
             processing_class=self.tokenizer,
-            arguments={"train_sampling_strategy": "group_by_length"},
+            lengths=[len(ids) for ids in self.train_ds.ids],
         )
 
     def finish(self, ctx: JobContext, outcome: Outcome) -> FineTuneResult:

@@ -38,6 +38,7 @@ class TrainerParts:
     data_collator: Any
     compute_metrics: Callable[[Any], dict] | None = None
     trainer_class: type | None = None  # a Trainer subclass; default transformers.Trainer
+    lengths: list[int] | None = None  # tokens per training row: batches of similar length
     metric_for_best: str = "eval_loss"
     greater_is_better: bool = False
     processing_class: Any = None  # the tokenizer, saved with the model and checkpoints
@@ -245,6 +246,8 @@ def _make_trainer(job: Job, ctx: JobContext) -> tuple[Any, Any]:
     import transformers
     from transformers import EarlyStoppingCallback, PrinterCallback, TrainingArguments
 
+    from lmstudio_app.core.training.sampler import exact_resume  # imports torch: only when training
+
     settings = ctx.settings
     transformers.set_seed(settings.seed)  # a new head starts the same for the same seed
     parts = job.trainer_parts(ctx)
@@ -287,7 +290,7 @@ def _make_trainer(job: Job, ctx: JobContext) -> tuple[Any, Any]:
     callbacks = [bridge] + (
         [EarlyStoppingCallback(early_stopping_patience=settings.patience)] if early else []
     )
-    trainer = (parts.trainer_class or transformers.Trainer)(
+    trainer = exact_resume(parts.trainer_class or transformers.Trainer, parts.lengths)(
         model=parts.model,
         args=args,
         train_dataset=parts.train_dataset,
