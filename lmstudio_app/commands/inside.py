@@ -63,6 +63,8 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError("The text is empty: give a sentence.")
     if args.view == "lens" and not MASK_SPELLINGS.search(text):
         raise UserError("No mask in the text: the lens needs one, e.g. 'The cat sat on the [MASK].'")
+    if args.view == "objectives" and min(args.alpha, args.beta) < 0:
+        raise UserError(f"alpha and beta must be numbers >= 0, not {args.alpha} and {args.beta}.")
     if args.view == "positions":
         out = Path(args.output)
         if out.suffix.lower() not in (".png", ".json"):
@@ -172,12 +174,12 @@ def _positions(loaded: Any, args: argparse.Namespace) -> None:
         from PySide6.QtCore import QSize
 
         from lmstudio_app.ui.app import make_application
+        from lmstudio_app.ui.inside.common import save_png
         from lmstudio_app.ui.inside.positions_view import PositionsFigure
-        from lmstudio_app.ui.widgets.heatmap import export_png
 
         make_application()
         figure = PositionsFigure()
         figure.set_positions(result)
         with atomic_path(out) as tmp:
-            export_png(figure, tmp, QSize(1400, 800))
+            save_png(figure, tmp, QSize(1400, 800))
     print(f"wrote {out} ({args.positions} positions)", file=sys.stderr)

@@ -7,13 +7,16 @@ LatestOnly worker: a newer request cancels the older one), and draws the plain-n
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHeaderView,
     QLabel,
     QTableWidget,
@@ -24,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.inside.outputs import Outputs
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
-from lmstudio_app.ui.theme import is_dark
 from lmstudio_app.ui.widgets.heatmap import Heatmap
 
 if TYPE_CHECKING:
@@ -164,6 +166,29 @@ def compare_headers(kind: str, left: str, right: str) -> list[str]:
     return ["rank", left, "p", right, "p"]
 
 
-def contrast_text() -> str:
-    """A muted colour readable on the theme's background."""
-    return "#9aa0a6" if is_dark() else "#5f6368"
+def save_png(widget: QWidget, path: Path | str, size: QSize | None = None) -> None:
+    """Any widget (plots and the layouts around them) as a PNG, drawn offscreen if it is not shown."""
+    if size is not None:
+        widget.resize(size)
+    if not widget.isVisible():
+        widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        widget.show()
+    QApplication.processEvents()
+    if not widget.grab().save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+
+
+def save_svg(widget: QWidget, path: Path | str, title: str) -> None:
+    """Any widget as SVG: text and lines stay vectors, heat cells are embedded images."""
+    from PySide6.QtSvg import QSvgGenerator
+
+    QApplication.processEvents()
+    generator = QSvgGenerator()
+    generator.setFileName(str(path))
+    generator.setSize(widget.size())
+    generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
+    generator.setTitle(title)
+    generator.setResolution(widget.logicalDpiX())
+    painter = QPainter(generator)
+    widget.render(painter, QPoint())
+    painter.end()

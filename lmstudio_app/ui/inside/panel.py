@@ -30,7 +30,7 @@ from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.jsonio import atomic_path, write_json
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.inside.common import ERROR_STYLE, InsideView
+from lmstudio_app.ui.inside.common import ERROR_STYLE, InsideView, save_png, save_svg
 from lmstudio_app.ui.inside.heads_view import HeadsView
 from lmstudio_app.ui.inside.lens_view import LensView
 from lmstudio_app.ui.inside.objectives_view import ObjectivesView
@@ -38,7 +38,6 @@ from lmstudio_app.ui.inside.positions_view import PositionsView
 from lmstudio_app.ui.inside.steps_view import StepsView
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
-from lmstudio_app.ui.widgets.heatmap import export_png, export_svg
 
 DEFAULT_TEXT = "The cat sat on the [MASK] because it was tired."
 HEAD_NAMES = {HEAD_MLM: "masked-LM", HEAD_NSP: "next-sentence", HEAD_CLS: "classifier"}
@@ -225,9 +224,9 @@ class InsidePanel(PanelBase, QWidget):
         elif kind in ("png", "svg"):
             with atomic_path(path) as tmp:
                 if kind == "png":
-                    export_png(view.export_widget(), tmp)
+                    save_png(view.export_widget(), tmp)
                 else:
-                    export_svg(view.export_widget(), tmp, title=f"Inside: {view.title}")
+                    save_svg(view.export_widget(), tmp, title=f"Inside: {view.title}")
         else:
             raise UserError(f"Unknown export format {kind!r}: use png, svg or json.")
         return path

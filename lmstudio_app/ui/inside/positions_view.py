@@ -58,6 +58,8 @@ class PositionsFigure(QWidget):
             scatter.plotItem.hideButtons()
             scatter.setLabel("bottom", "PC 1")
             scatter.setLabel("left", "PC 2")
+            for side in ("left", "bottom"):
+                scatter.getAxis(side).enableAutoSIPrefix(False)
             grid.addWidget(heat, 0, column)
             grid.addWidget(scatter, 1, column)
         grid.setRowStretch(0, 3)
