@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
 
     import torch
@@ -50,6 +51,8 @@ def main() -> None:
     from lmstudio_app.ui.app_state import AppState
     from lmstudio_app.ui.inside.panel import InsidePanel
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     make_application()
     state = AppState()
     encoder = state.registry.load(DEFAULT_ENCODER)
