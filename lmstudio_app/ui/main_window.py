@@ -13,12 +13,13 @@ from lmstudio_app.ui.attention.panel import AttentionPanel
 from lmstudio_app.ui.dialogs import AboutDialog, ShortcutsDialog
 from lmstudio_app.ui.fillmask.panel import FillMaskPanel
 from lmstudio_app.ui.finetune.panel import FineTunePanel
+from lmstudio_app.ui.inside.panel import InsidePanel
 from lmstudio_app.ui.models.panel import ModelPanel
 from lmstudio_app.ui.panel import Panel
 from lmstudio_app.ui.theme import THEMES, apply_theme
 
 # The tabs in the order of the user's path; every panel takes (AppState, parent) and follows ui/panel.py.
-PANELS: list[type[QWidget]] = [ModelPanel, FillMaskPanel, AttentionPanel, FineTunePanel]
+PANELS: list[type[QWidget]] = [ModelPanel, FillMaskPanel, AttentionPanel, InsidePanel, FineTunePanel]
 
 
 class MainWindow(QMainWindow):

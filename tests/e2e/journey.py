@@ -71,6 +71,7 @@ class Journey:
                 self.models,
                 self.masked_words,
                 self.attention,
+                self.inside,
                 self.fine_tune,
                 self.use_saved_model,
             ):
@@ -148,6 +149,22 @@ class Journey:
         assert [c[0] for c in counts["value"]] == ["head", "model"], counts
         assert panel.web.blocked_requests == [], panel.web.blocked_requests
         self.shot("04_attention_bertviz")
+
+    def inside(self) -> None:
+        panel = self.show_tab("Inside")
+        panel.text_edit.setText("She drank a cup of hot [MASK] before work.")
+        panel.tabs.setCurrentIndex(3)  # Layer lens
+        panel.run()
+        lens = panel.views[3]
+        self.wait("the layer lens", lambda: lens.result is not None)
+        assert lens.table.rowCount() == 7 and lens.table.item(6, 0).text() == "layer 5"
+        print(f"[journey] layer lens: final top words {lens.result.words}", flush=True)
+        self.shot("04b_inside_lens")
+        panel.tabs.setCurrentIndex(0)  # runs the self-attention steps for the same sentence
+        steps = panel.views[0]
+        self.wait("self-attention step by step", lambda: steps.result is not None)
+        assert steps.result.max_error < 1e-4, steps.result.max_error
+        self.shot("04c_inside_steps")
 
     def fine_tune(self) -> None:
         from PySide6.QtWidgets import QWizard
