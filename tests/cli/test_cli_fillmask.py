@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
+from processes import cli_env, run_cli
 
 from lmstudio_app.cli import main
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, find_embedded
@@ -76,22 +75,7 @@ def test_default_model_or_a_clear_pointer_to_others(capsys) -> None:
 
 
 def test_stdout_is_exactly_one_json_object(tiny_model) -> None:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lmstudio_app",
-            "fill-mask",
-            "-m",
-            str(tiny_model("mlm")),
-            "--json",
-            "a [MASK].",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
+    env = cli_env(os.environ["LMSTUDIO_HOME"])
+    result = run_cli("fill-mask", "-m", tiny_model("mlm"), "--json", "a [MASK].", env=env, timeout=180)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["masks"]) == 1
