@@ -332,10 +332,10 @@ def _is_complete(repo_id: str, snapshot: Path) -> bool:
 
 def cached_models() -> list[CachedModel]:
     """Models already in the user's Hugging Face cache, newest revision of each."""
-    from huggingface_hub import scan_cache_dir
+    from huggingface_hub import constants, scan_cache_dir
 
     try:
-        info = scan_cache_dir()
+        info = scan_cache_dir(constants.HF_HUB_CACHE)  # the cache snapshot_download writes to
     except Exception:  # no cache folder yet, or an unreadable one: nothing to list
         return []
     found = []
