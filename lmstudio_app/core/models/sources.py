@@ -303,10 +303,9 @@ def _progress_bar(state: TaskState, repo_id: str) -> type:
             state.raise_if_stopped()
             result = super().update(n)
             if self.unit == "B" and self.total:
-                with lock:
+                with lock:  # bars update from several download threads: report in order
                     shown[0] = max(shown[0], min(1.0, self.n / self.total))
-                    fraction = shown[0]
-                state.progress(fraction, f"Downloading {repo_id} ({self.total / 1e6:.1f} MB)")
+                    state.progress(shown[0], f"Downloading {repo_id} ({self.total / 1e6:.1f} MB)")
             return result
 
     return _StateBar
