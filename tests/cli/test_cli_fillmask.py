@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
-from processes import cli_env, run_cli
 
 from lmstudio_app.cli import main
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, find_embedded
@@ -72,10 +70,3 @@ def test_default_model_or_a_clear_pointer_to_others(capsys) -> None:
         assert f"{DEFAULT_MASKED_LM} model is not installed" in captured.err and "-m" in captured.err
     else:
         assert code == 0 and json.loads(captured.out)["model"] == DEFAULT_MASKED_LM
-
-
-def test_stdout_is_exactly_one_json_object(tiny_model) -> None:
-    env = cli_env(os.environ["LMSTUDIO_HOME"])
-    result = run_cli("fill-mask", "-m", tiny_model("mlm"), "--json", "a [MASK].", env=env, timeout=180)
-    assert result.returncode == 0, result.stderr
-    assert len(json.loads(result.stdout)["masks"]) == 1
