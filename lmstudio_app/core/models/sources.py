@@ -183,7 +183,7 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
 
 
-def hub_address() -> tuple[str, int]:
+def _hub_address() -> tuple[str, int]:
     """Host and port of the hub that downloads go to: HF_ENDPOINT's (a mirror) when set, else huggingface.co."""
     from huggingface_hub import constants
 
@@ -201,7 +201,7 @@ def is_offline() -> bool:
 
     if _flag("HF_HUB_OFFLINE") or constants.is_offline_mode():
         return True
-    address = hub_address()
+    address = _hub_address()
     now = time.monotonic()
     cached = _offline_cache.get(address)
     if cached is not None and now - cached[0] < 30:
@@ -228,6 +228,10 @@ def _network_errors() -> tuple[type[Exception], ...]:
         except (ImportError, AttributeError):
             continue
     return tuple(errors)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _hub_snapshot(repo_id: str, state: TaskState | None) -> Path:
@@ -268,12 +272,13 @@ def _hub_snapshot(repo_id: str, state: TaskState | None) -> Path:
         raise ModelSourceError(
             f"No model called {repo_id} on the Hugging Face hub (or it is private)."
         ) from exc
-    except LocalEntryNotFoundError as exc:  # the hub did not answer after all
+    except LocalEntryNotFoundError as exc:  # the hub did not answer, or answered with an error
         raise OfflineError(
-            f"Could not reach the Hugging Face hub to download {repo_id}: check the connection and try again."
+            f"Could not get {repo_id} from the Hugging Face hub ({_first_line(exc.__cause__ or exc)}); "
+            "check the connection and try again."
         ) from exc
     except _network_errors() as exc:
-        raise ModelSourceError(f"Downloading {repo_id} failed: {exc}; try again.".splitlines()[0]) from exc
+        raise ModelSourceError(f"Downloading {repo_id} failed ({_first_line(exc)}); try again.") from exc
 
 
 class _Discard(io.TextIOBase):
@@ -365,5 +370,5 @@ def search_hub(query: str, task: str | None = None, limit: int = 20) -> list[Hub
             )
         )
     except _network_errors() as exc:
-        raise ModelSourceError(f"Searching the hub failed: {exc}; try again.".splitlines()[0]) from exc
+        raise ModelSourceError(f"Searching the hub failed ({_first_line(exc)}); try again.") from exc
     return [HubHit(h.id, int(h.downloads or 0), h.pipeline_tag or "") for h in hits]
