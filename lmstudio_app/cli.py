@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from types import ModuleType
 
@@ -34,10 +35,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse, run, and turn user errors into one line on stderr with exit code 2."""
+    """Parse, run, and turn user errors into one line on stderr with exit code 2.
+
+    A closed stdout (`lmstudio-app fill-mask --json ... | head`) ends quietly with status 141, the status
+    a shell reports for a process stopped by SIGPIPE.
+    """
+    try:
+        try:
+            return _run(sys.argv[1:] if argv is None else argv)
+        finally:  # also after --help/--version, which print and exit from inside argparse
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a reader that left early shows up here, not in Python's exit
+    except BrokenPipeError:
+        # The reader stopped reading: the output was cut on purpose, so no traceback. Point stdout at devnull
+        # so that Python's own flush at exit does not fail again, and exit as if stopped by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE (13); signal.SIGPIPE does not exist on Windows
+
+
+def _run(argv: list[str]) -> int:
     from lmstudio_app.core.errors import UserError
 
-    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:  # bare `lmstudio-app` (maybe with --smoke-test) opens the GUI

@@ -6,13 +6,18 @@ bad input (no config, pickle weights, remote code) gets a clear message instead 
 
 from __future__ import annotations
 
+import importlib
+import io
 import json
 import os
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from lmstudio_app.core.errors import ModelSourceError, OfflineError
 from lmstudio_app.core.paths import resources_dir
@@ -171,75 +176,170 @@ def check_folder(path: Path, *, trust_remote_code: bool = False, origin: str | N
         raise ModelSourceError(f"{label} has no weights (no *.safetensors file).")
 
 
-_offline_cache: tuple[float, bool] | None = None
+_offline_cache: dict[tuple[str, int], tuple[float, bool]] = {}
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
+
+
+def _hub_address() -> tuple[str, int]:
+    """Host and port of the hub that downloads go to: HF_ENDPOINT's (a mirror) when set, else huggingface.co."""
+    from huggingface_hub import constants
+
+    url = urlsplit(constants.ENDPOINT)
+    return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
 
 
 def is_offline() -> bool:
-    """True when HF_HUB_OFFLINE is set or huggingface.co cannot be reached within a second or so."""
-    global _offline_cache
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
+    """True when hub downloads are switched off or the hub cannot be reached within a second or so.
+
+    Off means HF_HUB_OFFLINE now, or huggingface_hub's own offline mode (which read HF_HUB_OFFLINE or
+    TRANSFORMERS_OFFLINE when it was imported): either way it would refuse to download.
+    """
+    from huggingface_hub import constants
+
+    if _flag("HF_HUB_OFFLINE") or constants.is_offline_mode():
         return True
+    address = _hub_address()
     now = time.monotonic()
-    if _offline_cache is not None and now - _offline_cache[0] < 30:
-        return _offline_cache[1]
+    cached = _offline_cache.get(address)
+    if cached is not None and now - cached[0] < 30:
+        return cached[1]
     try:
-        socket.create_connection(("huggingface.co", 443), timeout=1.5).close()
+        socket.create_connection(address, timeout=1.5).close()
         offline = False
     except OSError:
         offline = True
-    _offline_cache = (now, offline)
+    _offline_cache[address] = (now, offline)
     return offline
 
 
-def _hub_snapshot(repo_id: str, state: TaskState | None) -> Path:
-    """The cached snapshot of a hub model, downloading it (with progress and cancel) when online."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+def _network_errors() -> tuple[type[Exception], ...]:
+    """OSError (hub HTTP errors included) plus the errors of the HTTP client huggingface_hub uses.
 
+    A connection that keeps failing in the middle of a file surfaces as the client's own error, which is
+    not an OSError: httpx for huggingface_hub 1.x, httpx2 later.
+    """
+    errors: list[type[Exception]] = [OSError]
+    for name in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(name).HTTPError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _hub_snapshot(repo_id: str, state: TaskState | None) -> Path:
+    """The cached snapshot of a hub model, downloading it (with progress and cancel) when online.
+
+    A download that was cancelled or failed keeps the files it finished in the cache (never a half-written
+    one), so the next attempt only fetches the rest; until then the snapshot counts as missing.
+    """
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        IncompleteSnapshotError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
+    partial = False
     try:
         return Path(snapshot_download(repo_id, local_files_only=True, allow_patterns=_HUB_PATTERNS))
-    except (LocalEntryNotFoundError, FileNotFoundError, OSError):
+    except IncompleteSnapshotError:
+        partial = True
+    except LocalEntryNotFoundError:
         pass
     if is_offline():
+        where = "only partly downloaded" if partial else "not in the local Hugging Face cache"
         raise OfflineError(
-            f"{repo_id} is not in the local Hugging Face cache and this machine is offline. Go online once "
-            "to download it, or point to a local folder that holds it."
+            f"{repo_id} is {where} and this machine is offline. Go online once to download it, or point to a "
+            "local folder that holds it."
         )
+    bar = _progress_bar(ensure_state(state), repo_id)
     try:
-        return Path(
-            snapshot_download(
-                repo_id, allow_patterns=_HUB_PATTERNS, tqdm_class=_progress_bar(ensure_state(state))
-            )
-        )
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_PATTERNS, tqdm_class=bar))
+    except GatedRepoError as exc:
+        raise ModelSourceError(
+            f"{repo_id} is gated: accept its conditions on its hub page, then log in with `hf auth login`."
+        ) from exc
     except RepositoryNotFoundError as exc:
         raise ModelSourceError(
             f"No model called {repo_id} on the Hugging Face hub (or it is private)."
         ) from exc
-    except HfHubHTTPError as exc:
-        raise ModelSourceError(f"Downloading {repo_id} failed: {exc}".splitlines()[0]) from exc
+    except LocalEntryNotFoundError as exc:  # the hub did not answer, or answered with an error
+        raise OfflineError(
+            f"Could not get {repo_id} from the Hugging Face hub ({_first_line(exc.__cause__ or exc)}); "
+            "check the connection and try again."
+        ) from exc
+    except _network_errors() as exc:
+        raise ModelSourceError(f"Downloading {repo_id} failed ({_first_line(exc)}); try again.") from exc
 
 
-def _progress_bar(state: TaskState) -> type:
-    """A tqdm class that forwards download progress to `state` and stops when the user cancels."""
-    from tqdm.auto import tqdm
+class _Discard(io.TextIOBase):
+    """Where the download bars draw: the app shows progress through its TaskState instead."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _progress_bar(state: TaskState, repo_id: str) -> type:
+    """A silent tqdm class for snapshot_download: every update checks for cancel, byte counts become progress.
+
+    snapshot_download makes several bars from it (files done, bytes received, bytes written) and grows
+    their totals as files start, so the fraction shown is kept from going backwards.
+    """
+    from tqdm.std import tqdm
+
+    shown = [0.0]
+    lock = threading.Lock()
 
     class _StateBar(tqdm):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("file", _Discard())
+            super().__init__(*args, **kwargs)
+
         def update(self, n: float | None = 1) -> bool | None:
             state.raise_if_stopped()
-            shown = super().update(n)
-            if self.total:
-                state.progress(min(1.0, self.n / self.total), f"Downloading {self.desc or ''}".strip())
-            return shown
+            result = super().update(n)
+            if self.unit == "B" and self.total:
+                with lock:  # bars update from several download threads: report in order
+                    shown[0] = max(shown[0], min(1.0, self.n / self.total))
+                    state.progress(shown[0], f"Downloading {repo_id} ({self.total / 1e6:.1f} MB)")
+            return result
 
     return _StateBar
 
 
-def cached_models() -> list[CachedModel]:
-    """Models already in the user's Hugging Face cache, newest revision of each."""
-    from huggingface_hub import scan_cache_dir
+def _is_complete(repo_id: str, snapshot: Path) -> bool:
+    """False for a snapshot that an interrupted download left half-filled.
+
+    The hub library caches each commit's file list; a snapshot from before it did so cannot be checked
+    and counts as complete.
+    """
+    from huggingface_hub import get_cached_repo_tree
+    from huggingface_hub.errors import CachedRepoTreeNotFoundError
+    from huggingface_hub.utils import filter_repo_objects
 
     try:
-        info = scan_cache_dir()
+        tree = get_cached_repo_tree(repo_id, revision=snapshot.name)
+    except CachedRepoTreeNotFoundError:
+        return True
+    wanted = filter_repo_objects([f.path for f in tree], allow_patterns=_HUB_PATTERNS)
+    return all((snapshot / name).is_file() for name in wanted)
+
+
+def cached_models() -> list[CachedModel]:
+    """Models already in the user's Hugging Face cache, newest revision of each."""
+    from huggingface_hub import constants, scan_cache_dir
+
+    try:
+        info = scan_cache_dir(constants.HF_HUB_CACHE)  # the cache snapshot_download writes to
     except Exception:  # no cache folder yet, or an unreadable one: nothing to list
         return []
     found = []
@@ -247,7 +347,9 @@ def cached_models() -> list[CachedModel]:
         if repo.repo_type != "model" or not repo.revisions:
             continue
         newest = max(repo.revisions, key=lambda r: r.last_modified)
-        if (newest.snapshot_path / "config.json").is_file():
+        if (newest.snapshot_path / "config.json").is_file() and _is_complete(
+            repo.repo_id, newest.snapshot_path
+        ):
             found.append(CachedModel(repo.repo_id, newest.snapshot_path, repo.size_on_disk))
     return sorted(found, key=lambda m: m.repo_id.lower())
 
@@ -261,5 +363,12 @@ def search_hub(query: str, task: str | None = None, limit: int = 20) -> list[Hub
         )
     from huggingface_hub import HfApi
 
-    hits = HfApi().list_models(search=query or None, pipeline_tag=task or None, sort="downloads", limit=limit)
+    try:
+        hits = list(
+            HfApi().list_models(
+                search=query or None, pipeline_tag=task or None, sort="downloads", limit=limit
+            )
+        )
+    except _network_errors() as exc:
+        raise ModelSourceError(f"Searching the hub failed ({_first_line(exc)}); try again.") from exc
     return [HubHit(h.id, int(h.downloads or 0), h.pipeline_tag or "") for h in hits]

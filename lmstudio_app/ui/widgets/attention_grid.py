@@ -95,7 +95,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.side = 0
         self.readout = ""
         self._user_zoomed = False
-        self.plot.vb.sigRangeChangedManually.connect(lambda *_: setattr(self, "_user_zoomed", True))
+        # A bound method, not a lambda holding `self`: such a closure keeps a parentless grid alive through
+        # C++ and frees it again while Qt deletes it at exit (SIGSEGV after `attention -o x.png`).
+        self.plot.vb.sigRangeChangedManually.connect(self._zoomed_by_user)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
 
@@ -138,6 +140,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         cx, cy = width / 2, height / 2
         half_w, half_h = view.width() * scale / 2, view.height() * scale / 2
         self.plot.vb.setRange(xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0)
+
+    def _zoomed_by_user(self, *_: object) -> None:
+        self._user_zoomed = True
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)

@@ -3,20 +3,14 @@
 import json
 import os
 import subprocess
-import sys
+
+from processes import cli_env, run_cli
 
 from lmstudio_app.cli import main
 
 
 def _run(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "lmstudio_app", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+    return run_cli(*args, env=cli_env(os.environ["LMSTUDIO_HOME"]), timeout=timeout)
 
 
 def test_models_json_lists_embedded_and_devices(capsys) -> None:
