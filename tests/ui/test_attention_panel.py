@@ -14,8 +14,8 @@ from PySide6.QtSvg import QSvgRenderer
 from lmstudio_app.core.attention.bertviz import bertviz_html, missing_assets
 from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui import format as fmt
+from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention import bertviz_page
 from lmstudio_app.ui.attention.panel import TABS, AttentionPanel
 from lmstudio_app.ui.widgets.web_view import SET_HTML_LIMIT, OfflineWebView

@@ -18,7 +18,7 @@ SUMMARY = (
     (
         "special_share",
         "Share of attention on [CLS]/[SEP]",
-        "share of attention",
+        "share on [CLS]/[SEP]",
         "share on [CLS]/[SEP]",
         fmt.percent,
     ),
@@ -38,7 +38,7 @@ class OverviewPage(QSplitter):
             "double-click to see the whole grid again"
         )
         self.grid.cell_clicked.connect(self.head_clicked)
-        self.detail = Heatmap(unit="attention weight (share of the query's attention)")
+        self.detail = Heatmap(unit="attention weight")
         self.detail_title = QLabel("Click a head in the grid")
         right = QWidget()
         box = QVBoxLayout(right)
@@ -104,7 +104,7 @@ class SummaryPage(QWidget):
         for key, title, unit, name, text in SUMMARY:
             column = QVBoxLayout()
             column.addWidget(QLabel(title))
-            heat = Heatmap(unit=unit)
+            heat = Heatmap(unit=unit, percent=key == "special_share")
             heat.hover = lambda r, c, v, name=name, text=text: f"layer {r}, head {c}: {name} {text(v)}"
             heat.cell_clicked.connect(self.head_clicked)
             self.maps[key] = heat

@@ -25,7 +25,7 @@ class NeuronPage(QWidget):
         for spin in (self.layer, self.head):
             spin.valueChanged.connect(lambda _v: self.draw())
         self.token.currentIndexChanged.connect(lambda _i: self.draw())
-        self.products = Heatmap(colormap="diverging", unit="q[d]·k[d] (blue < 0 < red)")
+        self.products = Heatmap(colormap="diverging", unit="q[d]·k[d]", percent=False)
         self.bars = TokenBars(y_title="attention weight", what="gets")
         self.note = QLabel(wordWrap=True)
         box = QVBoxLayout(self)
@@ -39,7 +39,7 @@ class NeuronPage(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.products)
         split.addWidget(self.bars)
-        split.setSizes([600, 250])
+        split.setSizes([600, 400])
         box.addWidget(split, 1)
         self.display: Display | None = None
 

@@ -17,7 +17,7 @@ class RolloutPage(QSplitter):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
-        self.map = Heatmap(unit="share of the output token drawn from the input token")
+        self.map = Heatmap(unit="share drawn from input")
         self.token = QComboBox()
         self.token.setToolTip("The output token whose sources the bars show")
         self.token.currentIndexChanged.connect(lambda _i: self.draw_bars())
@@ -32,7 +32,7 @@ class RolloutPage(QSplitter):
         box.addWidget(self.bars, 1)
         self.addWidget(self.map)
         self.addWidget(bottom)
-        self.setSizes([600, 300])
+        self.setSizes([600, 400])
         self.display: Display | None = None
 
     def draw(self, display: Display, rollout_full: np.ndarray) -> None:

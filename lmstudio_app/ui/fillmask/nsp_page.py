@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QProgre
 
 from lmstudio_app.core.fillmask.nsp import next_sentence_probability
 from lmstudio_app.core.models.registry import HEAD_NSP, LoadedModel
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.qthreading import LatestOnly
 
@@ -88,7 +89,10 @@ class NspPage(QWidget):
     def _show(self, p: float) -> None:
         self.bar.setValue(round(p * 1000))
         verdict = "B follows A" if p >= 0.5 else "B does not follow A"
-        self.label.setText(f"P(IsNext) = {p:.3f}: the model thinks {verdict}.")
+        self.label.setText(
+            f"P(IsNext) = {fmt.percent(p)}: the model thinks {verdict} (a softmax over its two answers, "
+            "IsNext and NotNext)."
+        )
         self.shown.emit()
 
     def shutdown(self) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.fillmask.predict import FillMaskResult
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.widgets.candidate_bars import CandidateBars
 
 
@@ -40,8 +41,10 @@ def _fill_rows(table: QTableWidget, rows: list[list[str]]) -> None:
             table.setItem(r, c, item)
 
 
-def _pct(p: float) -> str:
-    return f"{p * 100:.2f} %" if p >= 1e-4 else f"{p:.2e}"
+def _fit_height(table: QTableWidget, most: int = 330) -> None:
+    """As tall as its rows (up to `most`), so results stack without a scroll bar inside a scroll bar."""
+    rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+    table.setFixedHeight(min(table.horizontalHeader().height() + rows + 4, most))
 
 
 class MaskView(QGroupBox):
@@ -65,11 +68,8 @@ class MaskView(QGroupBox):
     def show_candidates(self, index: int, title: str, words: list[str], scores: list[float]) -> None:
         self.index, self.words = index, words
         self.setTitle(title)
-        _fill_rows(self.table, [[w, _pct(s)] for w, s in zip(words, scores, strict=True)])
-        height = self.table.horizontalHeader().height() + sum(
-            self.table.rowHeight(r) for r in range(len(words))
-        )
-        self.table.setFixedHeight(min(height + 4, 330))
+        _fill_rows(self.table, [[w, fmt.percent(s)] for w, s in zip(words, scores, strict=True)])
+        _fit_height(self.table)
         self.bars.setFixedHeight(max(self.table.height(), 140))
         self.bars.set_candidates(words, scores)
 
@@ -90,26 +90,33 @@ class ResultView(QWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel(fmt.PROBABILITY_NOTE, wordWrap=True)
+        self.note.setStyleSheet("color: palette(mid);")
         self.mask_views: list[MaskView] = []
         self.sentences = _table(["Complete sentence", "Joint probability"])
         self.sentences.setToolTip(
-            "Joint mode: the most confident mask is filled first, then the model runs again"
+            "Joint mode: the most confident mask is filled first, then the model runs again; the joint "
+            "probability is the product of the steps' probabilities. Click a sentence to take it."
         )
         self.sentences.cellClicked.connect(self._sentence_clicked)
         self.sentences_box = self._boxed("Best complete sentences (joint)", self.sentences)
         self.targets = _table(["Target", "Mask", "Pieces", "Probability", "Rank"])
         self.targets_box = self._boxed("Target words", self.targets)
         body = QWidget()
-        self.body = QVBoxLayout(body)
-        self.body.addWidget(self.sentences_box)
-        self.body.addWidget(self.targets_box)
-        self.body.addStretch(1)
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.sentences_box)  # first: in joint mode the complete sentences are the answer
+        self.body = QVBoxLayout()
+        outer.addLayout(self.body)
+        outer.addWidget(self.targets_box)
+        outer.addStretch(1)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.message)
+        layout.addWidget(self.note)
         layout.addWidget(scroll, 1)
         self.result: FillMaskResult | None = None
         self.show_message("")
@@ -118,13 +125,13 @@ class ResultView(QWidget):
     def _boxed(title: str, table: QTableWidget) -> QGroupBox:
         box = QGroupBox(title)
         QVBoxLayout(box).addWidget(table)
-        table.setMinimumHeight(120)
         return box
 
     def show_message(self, text: str) -> None:
         """Shown instead of results (no model, no mask...) or above them while predicting."""
         self.message.setText(text)
         self.message.setVisible(bool(text))
+        self.note.setVisible(not text and self.result is not None)
 
     def clear(self) -> None:
         self.result = None
@@ -132,6 +139,7 @@ class ResultView(QWidget):
             view.hide()
         self.sentences_box.hide()
         self.targets_box.hide()
+        self.note.hide()
 
     def show_result(self, result: FillMaskResult) -> None:
         self.result = result
@@ -152,7 +160,8 @@ class ResultView(QWidget):
             )
             view.show()
         self.sentences_box.setVisible(result.mode == "joint")
-        _fill_rows(self.sentences, [[s.text, f"{s.score:.3g}"] for s in result.sentences])
+        _fill_rows(self.sentences, [[s.text, fmt.percent(s.score)] for s in result.sentences])
+        _fit_height(self.sentences, 240)
         self.targets_box.setVisible(bool(result.targets))
         _fill_rows(
             self.targets,
@@ -161,12 +170,13 @@ class ResultView(QWidget):
                     t.word,
                     str(t.mask + 1),
                     " ".join(t.pieces),
-                    t.note if t.score is None else _pct(t.score),
+                    t.note if t.score is None else fmt.percent(t.score),
                     "" if t.rank is None else str(t.rank),
                 ]
                 for t in result.targets
             ],
         )
+        _fit_height(self.targets, 240)
 
     def _sentence_clicked(self, row: int, _col: int) -> None:
         if self.result is not None and 0 <= row < len(self.result.sentences):

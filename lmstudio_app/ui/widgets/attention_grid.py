@@ -93,8 +93,8 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.marker.hide()
         self.plot.addItem(self.marker)
         self.colorbar = pg.ColorBarItem(
-            values=(0.0, 1.0),
-            label="weight ÷ that head's maximum",
+            values=(0.0, 100.0),
+            label="weight (% of that head's maximum)",
             interactive=False,
             colorMapMenu=False,
             width=12,

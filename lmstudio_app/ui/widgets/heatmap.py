@@ -63,15 +63,19 @@ def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> N
 class Heatmap(pg.GraphicsLayoutWidget):
     """matrix[row, col] as coloured cells; rows top to bottom, labels on the left and bottom axes.
 
-    `unit` names what the colour means (on the colour bar); `hover(row, col, value)` words the readout,
-    by default "row → col: value" with `value_text` (percent unless told otherwise).
+    `unit` names what the colour means (on the colour bar, in percent when `percent`, as the readouts
+    are); `hover(row, col, value)` words the readout, by default "row → col: value".
     """
 
     hovered = Signal(str)  # a readout of the cell under the mouse, "" when outside
     cell_clicked = Signal(int, int)
 
     def __init__(
-        self, parent: QWidget | None = None, colormap: str = "weights", unit: str = "attention weight"
+        self,
+        parent: QWidget | None = None,
+        colormap: str = "weights",
+        unit: str = "attention weight",
+        percent: bool = True,
     ) -> None:
         super().__init__(parent, border=False)
         self.left_axis = TokenAxis("left")
@@ -83,8 +87,13 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.colorbar = pg.ColorBarItem(
-            values=(0.0, 1.0), label=unit, interactive=False, colorMapMenu=False, width=12
+            values=(0.0, 1.0),
+            label=f"{unit} (%)" if percent else unit,
+            interactive=False,
+            colorMapMenu=False,
+            width=12,
         )
+        self.bar_scale = 100.0 if percent else 1.0
         self.addItem(self.colorbar, row=0, col=1)
         self.dividers = [pg.InfiniteLine(angle=90), pg.InfiniteLine(angle=0)]
         for line in self.dividers:
@@ -96,7 +105,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self.rows: list[str] = []
         self.cols: list[str] = []
-        self.value_text: Callable[[float], str] = fmt.percent
+        self.value_text: Callable[[float], str] = fmt.percent if percent else fmt.signed
         self.hover: Callable[[int, int, float], str] | None = None
         self.levels: tuple[float, float] = (0.0, 1.0)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
@@ -151,7 +160,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
             levels = (-top, top) if self.colormap == "diverging" else (0.0, top)
         self.levels = levels
         self.colorbar.show()
-        self.colorbar.setLevels(levels)
+        self.colorbar.setLevels((levels[0] * self.bar_scale, levels[1] * self.bar_scale))
         self.image.setImage(m, levels=levels, lut=lookup_table(self.colormap), autoLevels=False)
         self.image.setRect(QRectF(0, 0, m.shape[1], m.shape[0]))
         self.plot.setLimits(xMin=-1.5, xMax=m.shape[1] + 0.5, yMin=-0.5, yMax=m.shape[0] + 0.5)

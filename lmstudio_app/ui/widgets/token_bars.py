@@ -24,6 +24,7 @@ class TokenBars(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None, y_title: str = "", what: str = "") -> None:
         super().__init__(parent, border=False)
+        self.setMinimumHeight(200)  # room for the bars above the rotated token labels
         self.axis = TokenAxis("bottom")
         self.plot = self.addPlot(axisItems={"bottom": self.axis})
         self.plot.setMenuEnabled(False)
@@ -70,7 +71,7 @@ class TokenBars(pg.GraphicsLayoutWidget):
         if self.bars is not None:
             self.plot.removeItem(self.bars)
         self.axis.set_labels(self.tokens, b_start)
-        self.plot.setTitle(title, color=colours().foreground)
+        self.plot.setTitle(title, color=colours().foreground, size="10pt")
         self.divider.setVisible(b_start is not None)
         if b_start is not None:
             self.divider.setValue(b_start)
