@@ -40,7 +40,9 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
         raise OutputError(f"cannot write {path}: it is a folder; give a file name")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent
+        )
         os.close(fd)
     except OSError as exc:
         raise cannot_write(path, exc) from exc
