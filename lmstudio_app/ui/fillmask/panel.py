@@ -106,6 +106,9 @@ class FillMaskPanel(PanelBase, QWidget):
         self.mask_button = QPushButton("Insert mask (Ctrl+M)")
         self.mask_button.setToolTip("Insert the model's mask token at the cursor, or mask the selected word")
         self.mask_button.clicked.connect(self.insert_mask)
+        self.mask_button.setShortcut(
+            "Ctrl+M"
+        )  # from anywhere in this tab; the editor's filter handles its own
         self.editor.installEventFilter(self)  # Ctrl+M in the text inserts a mask
         self.pieces_spin = QSpinBox(minimum=1, maximum=MAX_PIECES, value=1, prefix="pieces: ")
         self.pieces_spin.setToolTip(
