@@ -120,13 +120,19 @@ def style_plot(plot: pg.PlotItem, c: PlotColours) -> None:
     if plot.titleLabel.text:
         plot.titleLabel.setAttr("color", c.foreground)
         plot.titleLabel.setText(plot.titleLabel.text)
-    legend = plot.legend
-    if legend is not None:
-        legend.setLabelTextColor(c.foreground)
-        fill = QColor(c.background)
-        fill.setAlpha(200)
-        legend.setBrush(fill)
-        legend.setPen(c.muted)
+    if plot.legend is not None:
+        style_legend(plot.legend, c)
+
+
+def style_legend(legend: pg.LegendItem, c: PlotColours) -> None:
+    """Legend text in the foreground on a see-through background (pyqtgraph re-colours only new labels)."""
+    legend.setLabelTextColor(c.foreground)
+    for _sample, label in legend.items:
+        label.setText(label.text)
+    fill = QColor(c.background)
+    fill.setAlpha(200)
+    legend.setBrush(fill)
+    legend.setPen(c.muted)
 
 
 def style_view(view: pg.GraphicsView, plots: list[pg.PlotItem], c: PlotColours) -> None:

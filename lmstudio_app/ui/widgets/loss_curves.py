@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from lmstudio_app.ui.plot_theme import PlotColours, colours, register, style_plot
+from lmstudio_app.ui.plot_theme import PlotColours, colours, register, style_legend, style_plot
 
 SMOOTH_FRACTION = 0.04  # the smoothing window: this share of the points logged so far (odd, at least 1)
 METRICS = (
@@ -53,7 +53,7 @@ class CurvePlot(pg.GraphicsLayoutWidget):
     def style(self, c: PlotColours) -> None:
         self.setBackground(c.background)
         style_plot(self.plot, c)
-        self.legend.setLabelTextColor(c.foreground)
+        style_legend(self.legend, c)
 
 
 class LossCurves(QWidget):
