@@ -36,10 +36,10 @@ class NeuronPage(QWidget):
         row.addStretch(1)
         box.addLayout(row)
         box.addWidget(self.note)
-        split = QSplitter(Qt.Orientation.Vertical)
+        split = QSplitter(Qt.Orientation.Horizontal)  # side by side: the map keeps a row per key
         split.addWidget(self.products)
         split.addWidget(self.bars)
-        split.setSizes([600, 400])
+        split.setSizes([600, 420])
         box.addWidget(split, 1)
         self.display: Display | None = None
 
@@ -66,7 +66,7 @@ class NeuronPage(QWidget):
         self.note.setText(
             f"Query “{name}” (layer {layer}, head {head}) against every key: each cell is q[d]·k[d]; "
             f"a row sums (÷√{nv.query.shape[0]}) to the key's score, and the softmax of the scores gives the weights "
-            "below (models with relative positions add a bias, so the bars show the weights the model really used)."
+            "on the right (models with relative positions add a bias, so the bars show the weights the model really used)."
         )
         dims = [str(d) for d in range(nv.products.shape[1])]
         self.products.hover = lambda r, c, v: (

@@ -13,10 +13,11 @@ from lmstudio_app.ui.widgets.token_bars import TokenBars
 
 
 class RolloutPage(QSplitter):
-    """The map and, below it, the chosen output token's row as bars; both honour the display options."""
+    """The map and, beside it (so the map keeps its height for every row label), the chosen output
+    token's row as bars; both honour the display options."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Vertical, parent)
+        super().__init__(Qt.Orientation.Horizontal, parent)
         self.map = Heatmap(unit="share drawn from input")
         self.token = QComboBox()
         self.token.setToolTip("The output token whose sources the bars show")
@@ -25,14 +26,14 @@ class RolloutPage(QSplitter):
         bottom = QWidget()
         box = QVBoxLayout(bottom)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Rollout (Abnar & Zuidema 2020) of token:"))
+        row.addWidget(QLabel("Rollout (Abnar & Zuidema 2020) of:"))
         row.addWidget(self.token)
         row.addStretch(1)
         box.addLayout(row)
         box.addWidget(self.bars, 1)
         self.addWidget(self.map)
         self.addWidget(bottom)
-        self.setSizes([600, 400])
+        self.setSizes([600, 420])
         self.display: Display | None = None
 
     def draw(self, display: Display, rollout_full: np.ndarray) -> None:

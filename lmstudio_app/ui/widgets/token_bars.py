@@ -24,7 +24,7 @@ class TokenBars(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None, y_title: str = "", what: str = "") -> None:
         super().__init__(parent, border=False)
-        self.setMinimumHeight(200)  # room for the bars above the rotated token labels
+        self.setMinimumHeight(160)  # room for the bars above the rotated token labels
         self.axis = TokenAxis("bottom")
         self.plot = self.addPlot(axisItems={"bottom": self.axis})
         self.plot.setMenuEnabled(False)
