@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import qVersion
+from PySide6.QtCore import QObject, qVersion
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -21,22 +21,36 @@ from lmstudio_app import APP_DISPLAY_NAME, __version__
 
 
 def collect_shortcuts(root: QWidget) -> list[tuple[str, str]]:
-    """(what it does, key) for every action, shortcut and button with a key under `root`, sorted, unique."""
+    """(what it does, key) for every action, shortcut and button with a key in the window `root` itself,
+    unique and sorted by key. Other windows (the fine-tune wizard's Alt+B/Alt+N, dialogs) are left out:
+    their keys work only there."""
     found: dict[tuple[str, str], None] = {}
+
+    def native(key: QKeySequence) -> str:
+        return key.toString(QKeySequence.SequenceFormat.NativeText)
+
+    def here(obj: QObject) -> bool:
+        widget = obj if isinstance(obj, QWidget) else obj.parent()
+        return not isinstance(widget, QWidget) or widget.window() is root
+
     for action in root.findChildren(QAction):
-        for key in action.shortcuts():
-            found[(action.text().replace("&", ""), key.toString(QKeySequence.SequenceFormat.NativeText))] = (
-                None
-            )
+        if here(action):
+            for key in action.shortcuts():
+                found[(action.text().replace("&", ""), native(key))] = None
     for shortcut in root.findChildren(QShortcut):
-        what = shortcut.whatsThis() or shortcut.objectName() or "shortcut"
-        found[(what, shortcut.key().toString(QKeySequence.SequenceFormat.NativeText))] = None
+        if here(shortcut):
+            what = shortcut.whatsThis() or shortcut.objectName() or "shortcut"
+            found[(what, native(shortcut.key()))] = None
     for button in root.findChildren(QAbstractButton):
-        key = button.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        if key:
-            what = (button.toolTip() or button.text()).replace("&", "")
-            found[(what, key)] = None
-    return sorted((w, k) for (w, k) in found if k)
+        key = native(button.shortcut())
+        if key and here(button):
+            found[((button.toolTip() or button.text()).replace("&", ""), key)] = None
+    return sorted(((w, k) for (w, k) in found if k), key=lambda wk: (_key_order(wk[1]), wk[0]))
+
+
+def _key_order(key: str) -> tuple[int, str]:
+    """Ctrl+1 … Ctrl+9 in number order, then the other keys alphabetically."""
+    return (0, key.zfill(8)) if key[-1:].isdigit() else (1, key)
 
 
 def _table(rows: list[tuple[str, str]], headers: list[str]) -> QTableWidget:

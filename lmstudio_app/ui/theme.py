@@ -53,7 +53,9 @@ def apply_theme(name: str) -> str:
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7f8387"))
     app.setPalette(palette)
     app.setProperty("lmstudio_dark", dark)
-    _match_plots(dark)
+    from lmstudio_app.ui.plot_theme import restyle_all  # pyqtgraph is heavy: imported once a window exists
+
+    restyle_all()
     return name
 
 
@@ -61,12 +63,3 @@ def is_dark() -> bool:
     """Whether the applied theme is dark (for widgets that pick their own colours)."""
     app = QApplication.instance()
     return bool(app is not None and app.property("lmstudio_dark"))
-
-
-def _match_plots(dark: bool) -> None:
-    """New pyqtgraph plots take the theme's colours."""
-    import pyqtgraph as pg
-
-    pg.setConfigOptions(
-        background="#202124" if dark else "w", foreground="#e8eaed" if dark else "k", antialias=True
-    )

@@ -130,3 +130,6 @@ def test_token_lengths_and_suggested_max_length(tmp_path, tiny_model):
     assert suggest_max_length(lengths) == 32
     assert suggest_max_length([]) == 128
     assert suggest_max_length([5000] * 10) == 512
+    # short texts: all of them are covered (a 95th percentile of 16 would cut the longest, 19 tokens)
+    assert suggest_max_length([10] * 96 + [19] * 4) == 32
+    assert suggest_max_length([100] * 99 + [400]) == 112  # long tails: the 95th percentile

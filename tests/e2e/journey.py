@@ -130,6 +130,17 @@ class Journey:
         panel.run()
         self.wait("the native overview grid", lambda: len(panel.grid.cells) == 6 * 12)
         self.shot("03_attention_grid")
+        # The dark theme once: every plot follows it (background, axes, every token named).
+        from lmstudio_app.ui.plot_theme import DARK, contrast
+
+        self.window.set_theme("dark")
+        self.pause(300)
+        background = panel.detail.backgroundBrush().color().name()
+        assert background == DARK.background and panel.grid.backgroundBrush().color().name() == background
+        assert contrast(panel.detail.left_axis.textPen().color().name(), background) >= 4.5
+        assert panel.detail.left_axis.drawn == panel.result.tokens, panel.detail.left_axis.drawn
+        self.shot("03b_attention_dark")
+        self.window.set_theme("light")
         from lmstudio_app.ui.attention.panel import TABS
 
         panel.tabs.setCurrentIndex(TABS.index("bertviz"))

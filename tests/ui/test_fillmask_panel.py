@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from lmstudio_app.core.fillmask.nsp import next_sentence_probability
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.fillmask.panel import DEBOUNCE_MS, FillMaskPanel
 from lmstudio_app.ui.qthreading import wait_all
@@ -161,7 +162,7 @@ def test_next_sentence_tab(qtbot, make_panel) -> None:
     expected = next_sentence_probability(
         loaded.model, loaded.tokenizer, "the cat sat on the mat.", "it was happy."
     )
-    assert f"P(IsNext) = {expected:.3f}" in panel.nsp_label.text()
+    assert f"P(IsNext) = {fmt.percent(expected)}:" in panel.nsp_label.text()
     panel.nsp_combo.setCurrentIndex(
         panel.nsp_combo.findText("no next-sentence head", Qt.MatchFlag.MatchContains)
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
 from wizard_helpers import (
     click_next,
     drive_to_settings,
@@ -56,6 +57,7 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     window.show()
     qtbot.waitUntil(lambda: view.state == "cancelled", timeout=10_000)
     assert "Cancelled at step" in view.status.text() and not view.resume_button.isHidden()
+    assert "ETA" not in view.speed.text()  # nothing is left to wait for
     run_dir = wizard.ctx.run_dir
     info = run_info(run_dir)
     saved_step = info.step
@@ -73,6 +75,7 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     dialog = panel.dialogs[-1]
     qtbot.waitUntil(lambda: dialog.train_view.state in ("finished", "failed"), timeout=120_000)
     assert dialog.train_view.state == "finished", dialog.train_view.status.text()
+    assert not panel.message.text().startswith("Resuming")  # the run has finished
     new_steps = [e["step"] for e in dialog.train_view.session.history if e["type"] == "log"]
     assert new_steps[0] == saved_step + 1 and new_steps[-1] == 200
     steps = [e["step"] for e in RunRecord(run_dir).history() if e["type"] == "log"]
@@ -138,6 +141,14 @@ def test_runs_list_open_compare_delete(qtbot, tmp_path, tiny_model):
         assert compare.curves.points("loss", run=name)[0] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
         assert compare.curves.points("eval_loss", run=name)[0]
     compare.grab().save(str(tmp_path / "compare.png"))
+    # Both windows close with their Close button or with Escape, even with the focus on a plot.
+    compare.activateWindow()
+    compare.curves.loss_plot.setFocus()
+    qtbot.keyClick(compare.curves.loss_plot, Qt.Key.Key_Escape)
+    assert not compare.isVisible()
+    assert dialog.isVisible()
+    click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Close))
+    assert not dialog.isVisible()
 
     panel.confirm_delete = lambda names: False
     click(qtbot, panel.buttons["Delete"])
@@ -160,3 +171,23 @@ def test_no_runs_hint_goes_away_once_a_run_exists(qtbot, tmp_path, monkeypatch):
     RunRecord(new_run_dir("first")).write_status("finished")
     panel.refresh()
     assert panel.runs.rowCount() == 1 and panel.message.text() == ""
+
+
+def test_a_stopped_run_shows_the_accuracy_it_was_evaluated_at(tmp_path):
+    from types import SimpleNamespace
+
+    from lmstudio_app.ui.finetune.runs_list import evaluated_metrics
+
+    (tmp_path / "history.jsonl").write_text(
+        '{"type": "log", "step": 1, "loss": 0.7}\n{"type": "eval", "step": 20, "eval_accuracy": 0.75}\n',
+        encoding="utf-8",
+    )
+    run = SimpleNamespace(metrics={}, path=tmp_path, status="cancelled")
+    metrics, note = evaluated_metrics(run)
+    assert metrics["eval_accuracy"] == 0.75 and note == "evaluated at step 20, before the run was cancelled"
+    assert evaluated_metrics(
+        SimpleNamespace(metrics={"eval_accuracy": 0.9}, path=tmp_path, status="finished")
+    ) == (
+        {"eval_accuracy": 0.9},
+        "",
+    )

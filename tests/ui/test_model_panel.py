@@ -100,3 +100,17 @@ def test_main_window_status_bar_and_geometry_are_remembered(qtbot, tiny_model) -
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.size().height() == 500  # the default would be the screen's height
+
+
+def test_browsing_to_a_folder_checks_it_at_once(qtbot, panel: ModelPanel, tmp_path: Path, tiny_model) -> None:
+    """The last load's error goes; a folder that is not a model says what it lacks, before Load."""
+    panel.status.setText("Could not load old-model: something went wrong")
+    (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
+    assert not panel.browse_to(str(tmp_path))
+    assert "no config.json" in panel.status.text() and "old-model" not in panel.status.text()
+    assert panel.source_combo.currentText() == str(tmp_path)
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}', encoding="utf-8")
+    assert not panel.browse_to(str(tmp_path))
+    assert "no weights" in panel.status.text()
+    assert panel.browse_to(str(tiny_model("mlm")))
+    assert "looks like a model folder" in panel.status.text()

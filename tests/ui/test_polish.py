@@ -31,6 +31,7 @@ def test_theme_switches_and_is_remembered(qtbot) -> None:
 def test_shortcuts_dialog_lists_the_main_actions(qtbot) -> None:
     window = MainWindow()
     qtbot.addWidget(window)
+    window.panels["Fine-tune"].new_fine_tune().hide()  # its Alt+B/Alt+N must not be listed
     dialog = ShortcutsDialog(window)
     qtbot.addWidget(dialog)
     rows = {
@@ -40,6 +41,10 @@ def test_shortcuts_dialog_lists_the_main_actions(qtbot) -> None:
     assert rows["Load the model (Ctrl+L)"] == "Ctrl+L"
     assert rows["Quit"] == "Ctrl+Q"
     assert rows["Keyboard shortcuts"] == "Ctrl+/"
+    assert "Ctrl+M" in rows.values()  # insert a mask
+    keys = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
+    assert not any(k.startswith("Alt+") for k in keys)  # the wizard's own buttons stay in the wizard
+    assert keys[:4] == ["Ctrl+1", "Ctrl+2", "Ctrl+3", "Ctrl+4"] and keys[4:] == sorted(keys[4:])
 
 
 def test_about_dialog_names_versions_device_and_licences(qtbot) -> None:

@@ -103,7 +103,9 @@ def test_wizard_from_file_to_results_with_minilm(qtbot, tmp_path, minilm_dir):
     assert xs == [1.0, 2.0, 3.0, 4.0] and all(y > 0 for y in ys)
     assert view.curves.points("eval_accuracy")[0]
     assert view.progress.value() == 1000 and "Finished" in view.status.text()
-    assert "samples/s" in view.speed.text()
+    assert "samples/s" in view.speed.text() and "ETA" not in view.speed.text()
+    assert "Click “Results”" in view.status.text()  # the words of the button that leads on
+    assert wizard.button(QWizard.WizardButton.NextButton).text() == "Results"
     assert wizard.button(QWizard.WizardButton.BackButton).isEnabled()
 
     # Results: scores, per-class table and the confusion matrix as scikit-learn computes it.
@@ -121,7 +123,8 @@ def test_wizard_from_file_to_results_with_minilm(qtbot, tmp_path, minilm_dir):
     # Try it.
     results.try_edit.setText("what a wonderful film")
     qtbot.waitUntil(lambda: "→" in results.try_result.text(), timeout=30_000)
-    assert any(label in results.try_result.text() for label in result.labels)
+    assert all(label in results.try_result.text() for label in result.labels)  # every class's probability
+    assert results.try_result.text().count("%") == len(result.labels)
 
     # Copy as command: the CLI line for the same job.
     command = results.copy_command()

@@ -85,3 +85,15 @@ def test_ragged_and_duplicate_columns_are_listed(qtbot, wizard, tmp_path):
     problems = wizard.data_page.problems.text()
     assert "duplicate column 'text' renamed 'text.1'" in problems.replace("&#x27;", "'")
     assert "ragged row" in problems and next_enabled(wizard)
+
+
+def test_preview_gives_the_text_column_the_room(qtbot, wizard, tmp_path):
+    path = tmp_path / "reviews.csv"
+    rows = "".join(f"this film was a long and winding story number {i},pos\n" for i in range(5))
+    path.write_text("text,label\n" + rows, encoding="utf-8")
+    wizard.resize(1000, 700)
+    wizard.show()
+    open_and_wait(qtbot, wizard, path)
+    preview = wizard.data_page.preview
+    qtbot.wait(50)
+    assert preview.columnWidth(0) > 3 * preview.columnWidth(1)  # texts wide, the short label column narrow

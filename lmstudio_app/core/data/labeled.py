@@ -259,10 +259,14 @@ def token_lengths(tokenizer: Any, data: LabeledData, limit: int = 5000) -> list[
     return [len(ids) for ids in enc["input_ids"]]
 
 
-def suggest_max_length(lengths: list[int], cap: int = 512) -> int:
-    """The 95th percentile of the token lengths rounded up to a multiple of 16, within [16, cap]."""
+def suggest_max_length(lengths: list[int], cap: int = 512, cover_all_below: int = 128) -> int:
+    """A max length rounded up to a multiple of 16, within [16, cap]: the longest text when every text is
+    short (below `cover_all_below` tokens, where covering them all costs little), else the 95th percentile.
+    """
     if not lengths:
         return min(128, cap)
     ordered = sorted(lengths)
     p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    if ordered[-1] <= cover_all_below:
+        p95 = ordered[-1]
     return int(max(16, min(cap, math.ceil(p95 / 16) * 16)))

@@ -101,6 +101,20 @@ def predict_texts(
     return out  # type: ignore[return-value]
 
 
+def class_probabilities(
+    model_dir: Path, text: str, pair: str | None = None, device: str = "cpu"
+) -> list[tuple[str, float]]:
+    """Every class with its probability for one text, most likely first (the "try it" box)."""
+    import torch
+
+    model, tokenizer, max_length = load_classifier(Path(model_dir), device)
+    enc = tokenizer(text, pair, truncation=True, max_length=max_length, return_tensors="pt").to(device)
+    with torch.inference_mode():
+        probs = torch.softmax(model(**enc).logits[0].float(), dim=-1).tolist()
+    labels = model.config.id2label
+    return sorted(((str(labels[i]), p) for i, p in enumerate(probs)), key=lambda lp: -lp[1])
+
+
 @dataclass
 class TablePrediction:
     """What predict_csv wrote: every input row, the ones with an empty text left without a label."""

@@ -1,69 +1,46 @@
 """Attention panel: one eager pass on any loaded model, then native views, rollout, neuron view, bertviz.
 
-The pass runs on a worker (newest request wins); every view draws from the plain-numpy AttentionResult,
-and only the tab on screen is drawn, so changing an option never waits on the model or on a hidden tab.
+The pass runs on a worker (newest request wins); every view draws from the plain-numpy AttentionResult
+through one `Display` (token range and display options), and only the tab on screen is drawn, so
+changing an option never waits on the model or on a hidden tab. The pages live in this folder.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMenu,
-    QPushButton,
-    QSlider,
-    QSpinBox,
-    QSplitter,
-    QTabWidget,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from lmstudio_app.core.attention.bertviz import assets_help, bertviz_html, missing_assets
 from lmstudio_app.core.attention.extract import (
     AttentionAnalysis,
     AttentionResult,
     HeadStats,
     analyse,
-    display_matrix,
     head_statistics,
-    neuron_view,
     rollout,
 )
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.attention.bertviz_page import BertvizPage
+from lmstudio_app.ui.attention.controls import AttentionControls
+from lmstudio_app.ui.attention.display import Display
+from lmstudio_app.ui.attention.export import FILTERS, export_attention
+from lmstudio_app.ui.attention.maps import OverviewPage, SummaryPage
+from lmstudio_app.ui.attention.neuron_page import NeuronPage
+from lmstudio_app.ui.attention.rollout_page import RolloutPage
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
-from lmstudio_app.ui.widgets.attention_grid import AttentionGrid
-from lmstudio_app.ui.widgets.heatmap import Heatmap, export_png, export_svg
-from lmstudio_app.ui.widgets.token_bars import TokenBars
-from lmstudio_app.ui.widgets.web_view import OfflineWebView
 
 TABS = ("Overview", "Head summary", "Rollout", "Neuron", "bertviz")
-BERTVIZ_CHOICES = {
-    "Head view + model view": ("head", "model"),
-    "Head view": ("head",),
-    "Model view": ("model",),
+NO_MODEL = "No model is loaded: load one in the Models tab (any BERT-like model works)."
+READY = "Type a sentence (and optionally a second one, B) and press Enter or “Show attention”."
+WITHOUT_OPTIONS = {
+    "Head summary": "The head summary is computed over the whole input: the display options do not apply.",
+    "bertviz": "bertviz draws every token itself: only the token range applies.",
 }
-BERTVIZ_SLOW_TOKENS = 60  # bertviz draws a line per token pair and head: slow above this
-BERTVIZ_MAX_TOKENS = 128  # and unusable above this (a 512-token page is 100 MB)
-SUMMARY = (
-    ("entropy", "Entropy (nats): low = focused", "{:.3f}"),
-    ("distance", "Mean distance (tokens)", "{:.2f}"),
-    ("special_share", "Share on [CLS]/[SEP]", "{:.1%}"),
-)
 
 
 class AttentionPanel(PanelBase, QWidget):
@@ -79,13 +56,12 @@ class AttentionPanel(PanelBase, QWidget):
         self.state = state
         self.result: AttentionResult | None = None  # the whole input
         self.view: AttentionResult | None = None  # the chosen token range
+        self.display: Display | None = None
         self.rollout_full: np.ndarray | None = None
         self.stats: HeadStats | None = None
-        self._weights = np.zeros((0, 0, 0, 0), dtype=np.float32)
         self.layer = self.head = 0
         self._dirty: set[str] = set()
         self._latest = LatestOnly(self)
-        self._html_latest = LatestOnly(self)  # a newer page (range, choice) replaces one still being built
         self._window_timer = QTimer(self, singleShot=True, interval=150, timeout=self._apply_window)
         self._build()
         state.models_changed.connect(self.refresh_models)
@@ -94,209 +70,97 @@ class AttentionPanel(PanelBase, QWidget):
 
     # ---- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
-        controls = QGridLayout()
-        self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(24)
-        self.text_edit = QLineEdit("The cat sat on the mat because it was tired.")
-        self.text_edit.setPlaceholderText("a sentence to look at")
-        self.pair_edit = QLineEdit(placeholderText="optional second sentence (B) for sentence-pair models")
-        self.show_button = QPushButton("Show attention")
-        self.show_button.setToolTip("Run the model once with eager attention (Enter)")
+        self.controls = c = AttentionControls()
+        # the names tests, the journey and the export use
+        self.model_combo, self.text_edit, self.pair_edit = c.model_combo, c.text_edit, c.pair_edit
+        self.show_button, self.start_spin, self.stop_spin = c.show_button, c.start_spin, c.stop_spin
+        self.hide_special, self.renormalise, self.threshold = c.hide_special, c.renormalise, c.threshold
+        self.export_button = c.export_button
         self.show_button.clicked.connect(self.run)
         self.text_edit.returnPressed.connect(self.run)
         self.pair_edit.returnPressed.connect(self.run)
-        controls.addWidget(QLabel("Model:"), 0, 0)
-        controls.addWidget(self.model_combo, 0, 1)
-        controls.addWidget(QLabel("Sentence A:"), 0, 2)
-        controls.addWidget(self.text_edit, 0, 3)
-        controls.addWidget(self.show_button, 0, 4)
-        controls.addWidget(QLabel("Sentence B:"), 1, 2)
-        controls.addWidget(self.pair_edit, 1, 3)
-
-        options = QHBoxLayout()
-        self.start_spin = QSpinBox()
-        self.stop_spin = QSpinBox()
         for spin in (self.start_spin, self.stop_spin):
-            spin.setEnabled(False)
             spin.valueChanged.connect(lambda _v: self._window_timer.start())
-        self.start_spin.setToolTip("First token shown (long inputs: look at a range instead of a wall)")
-        self.stop_spin.setToolTip("Last token shown")
-        self.hide_special = QCheckBox("Hide [CLS]/[SEP]/padding")
-        self.renormalise = QCheckBox("Renormalise rows")
-        self.renormalise.setToolTip("After hiding tokens, rescale each row so it sums to 1 again")
-        self.threshold = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=50, value=0)
-        self.threshold.setFixedWidth(140)
-        self.threshold.setToolTip("Hide weights below this value")
-        self.threshold_label = QLabel("≥ 0.00")
         for box in (self.hide_special, self.renormalise):
             box.toggled.connect(self._options_changed)
         self.threshold.valueChanged.connect(self._options_changed)
-        self.export_button = QToolButton(text="Export")
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        menu = QMenu(self.export_button)
-        menu.addAction("PNG of this view…", lambda: self._export_dialog("png"))
-        menu.addAction("SVG of this view…", lambda: self._export_dialog("svg"))
-        menu.addAction("Offline bertviz HTML…", lambda: self._export_dialog("html"))
-        menu.addAction("JSON of the weights…", lambda: self._export_dialog("json"))
-        self.export_button.setMenu(menu)
-        self.export_button.setEnabled(False)
-        options.addWidget(QLabel("Tokens"))
-        options.addWidget(self.start_spin)
-        options.addWidget(QLabel("to"))
-        options.addWidget(self.stop_spin)
-        options.addSpacing(12)
-        options.addWidget(self.hide_special)
-        options.addWidget(self.renormalise)
-        options.addSpacing(12)
-        options.addWidget(QLabel("Threshold"))
-        options.addWidget(self.threshold)
-        options.addWidget(self.threshold_label)
-        options.addStretch(1)
-        options.addWidget(self.export_button)
+        c.export_menu.triggered.connect(lambda action: self._export_dialog(action.data()))
 
-        self.status = QLabel("Type a sentence and press Enter.", wordWrap=True)
+        self.status = QLabel(READY, wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout = QLabel("")
         self.readout.setStyleSheet("color: palette(mid);")
 
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_overview(), TABS[0])
-        self.tabs.addTab(self._build_summary(), TABS[1])
-        self.tabs.addTab(self._build_rollout(), TABS[2])
-        self.tabs.addTab(self._build_neuron(), TABS[3])
-        self.tabs.addTab(self._build_bertviz(), TABS[4])
-        self.tabs.currentChanged.connect(lambda _i: self._draw_current())
+        self.overview = OverviewPage()
+        self.grid, self.detail, self.detail_title = (
+            self.overview.grid,
+            self.overview.detail,
+            self.overview.detail_title,
+        )
+        self.overview.head_clicked.connect(self.select_head)
+        self.summary = SummaryPage()
+        self.summary_page, self.summary_maps = self.summary, self.summary.maps
+        self.summary.head_clicked.connect(
+            lambda layer, head: (self.select_head(layer, head), self.tabs.setCurrentIndex(0))
+        )
+        self.rollout_page = RolloutPage()
+        self.rollout_map, self.rollout_token, self.rollout_bars = (
+            self.rollout_page.map,
+            self.rollout_page.token,
+            self.rollout_page.bars,
+        )
+        self.neuron = NeuronPage()
+        self.neuron_layer, self.neuron_head, self.neuron_token = (
+            self.neuron.layer,
+            self.neuron.head,
+            self.neuron.token,
+        )
+        self.neuron_products, self.neuron_bars, self.neuron_note = (
+            self.neuron.products,
+            self.neuron.bars,
+            self.neuron.note,
+        )
+        self.bertviz = BertvizPage()  # the browser itself starts only when this tab is first drawn
+        self.bertviz_choice, self.bertviz_note, self.web = (
+            self.bertviz.choice,
+            self.bertviz.note,
+            self.bertviz.web,
+        )
+        self.bertviz.choice_changed.connect(lambda: self._mark_dirty("bertviz"))
+        self.bertviz.loaded.connect(self.bertviz_loaded)
+        for widget in (
+            self.grid,
+            self.detail,
+            self.rollout_map,
+            self.rollout_bars,
+            self.neuron_products,
+            self.neuron_bars,
+            *self.summary_maps.values(),
+        ):
+            widget.hovered.connect(self.readout.setText)
 
+        self.tabs = QTabWidget()
+        for page, name in zip(
+            (self.overview, self.summary, self.rollout_page, self.neuron, self.bertviz), TABS, strict=True
+        ):
+            self.tabs.addTab(page, name)
+        self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
+
+        # the empty state: until a sentence has been run there is nothing to plot, only a next step
+        self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.empty.setStyleSheet("font-size: 13pt; color: palette(mid);")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.tabs)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addLayout(options)
+        layout.addWidget(self.controls)
         layout.addWidget(self.status)
-        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.stack, 1)
         layout.addWidget(self.readout)
         run_key = QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run)
         run_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # other panels may use it too
         run_key.setWhatsThis("Show attention")
-
-    def _hover(self, widget) -> None:
-        widget.hovered.connect(lambda text: self.readout.setText(text))
-
-    def _build_overview(self) -> QWidget:
-        self.grid = AttentionGrid()
-        self.grid.setToolTip(
-            "Every head; click one to open it on the right, double-click to see the whole grid"
-        )
-        self.grid.cell_clicked.connect(self.select_head)
-        self._hover(self.grid)
-        self.detail = Heatmap()
-        self._hover(self.detail)
-        self.detail_title = QLabel("Click a head in the grid")
-        right = QWidget()
-        box = QVBoxLayout(right)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.detail_title)
-        box.addWidget(self.detail, 1)
-        split = QSplitter()
-        split.addWidget(self.grid)
-        split.addWidget(right)
-        split.setSizes([620, 420])
-        return split
-
-    def _build_summary(self) -> QWidget:
-        self.summary_page = QWidget()
-        outer = QVBoxLayout(self.summary_page)
-        outer.addWidget(
-            QLabel("Each head over the whole input (rows: layers, columns: heads); click a cell to open it.")
-        )
-        box = QHBoxLayout()
-        outer.addLayout(box, 1)
-        self.summary_maps: dict[str, Heatmap] = {}
-        for key, title, fmt in SUMMARY:
-            column = QVBoxLayout()
-            column.addWidget(QLabel(title))
-            heat = Heatmap()
-            heat.value_format = fmt
-            heat.cell_clicked.connect(
-                lambda layer, head: (self.select_head(layer, head), self.tabs.setCurrentIndex(0))
-            )
-            self._hover(heat)
-            self.summary_maps[key] = heat
-            column.addWidget(heat, 1)
-            box.addLayout(column, 1)
-        return self.summary_page
-
-    def _build_rollout(self) -> QWidget:
-        self.rollout_map = Heatmap()
-        self._hover(self.rollout_map)
-        self.rollout_token = QComboBox()
-        self.rollout_token.currentIndexChanged.connect(lambda _i: self._draw_rollout_bars())
-        self.rollout_bars = TokenBars(y_title="share")
-        self._hover(self.rollout_bars)
-        bottom = QWidget()
-        box = QVBoxLayout(bottom)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Rollout (Abnar & Zuidema 2020) of token:"))
-        row.addWidget(self.rollout_token)
-        row.addStretch(1)
-        box.addLayout(row)
-        box.addWidget(self.rollout_bars, 1)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.rollout_map)
-        split.addWidget(bottom)
-        split.setSizes([600, 300])
-        return split
-
-    def _build_neuron(self) -> QWidget:
-        self.neuron_layer = QSpinBox()
-        self.neuron_head = QSpinBox()
-        self.neuron_token = QComboBox()
-        for spin in (self.neuron_layer, self.neuron_head):
-            spin.valueChanged.connect(lambda _v: self._draw_neuron())
-        self.neuron_token.currentIndexChanged.connect(lambda _i: self._draw_neuron())
-        self.neuron_products = Heatmap(colormap="diverging")
-        self.neuron_products.value_format = "{:+.4f}"
-        self._hover(self.neuron_products)
-        self.neuron_bars = TokenBars(y_title="weight")
-        self._hover(self.neuron_bars)
-        self.neuron_note = QLabel(wordWrap=True)
-        page = QWidget()
-        box = QVBoxLayout(page)
-        row = QHBoxLayout()
-        for label, widget in (
-            ("Layer", self.neuron_layer),
-            ("Head", self.neuron_head),
-            ("Query token", self.neuron_token),
-        ):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget)
-        row.addStretch(1)
-        box.addLayout(row)
-        box.addWidget(self.neuron_note)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.neuron_products)
-        split.addWidget(self.neuron_bars)
-        split.setSizes([600, 250])
-        box.addWidget(split, 1)
-        return page
-
-    def _build_bertviz(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
-        row = QHBoxLayout()
-        self.bertviz_choice = QComboBox()
-        self.bertviz_choice.addItems(list(BERTVIZ_CHOICES))
-        self.bertviz_choice.currentIndexChanged.connect(lambda _i: self._mark_dirty("bertviz"))
-        row.addWidget(QLabel("Show:"))
-        row.addWidget(self.bertviz_choice)
-        row.addStretch(1)
-        box.addLayout(row)
-        self.bertviz_note = QLabel(wordWrap=True)
-        self.bertviz_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.addWidget(self.bertviz_note)
-        self.web = OfflineWebView()  # the browser itself starts only when this tab is first shown
-        self.web.load_finished.connect(self.bertviz_loaded)
-        self.web.hide()  # shown once there is a page to show (and the JavaScript to draw it)
-        box.addWidget(self.web, 1)
-        return page
+        self._tab_changed()
 
     # ---- models and running ----------------------------------------------------------------------
     def refresh_models(self) -> None:
@@ -308,8 +172,9 @@ class AttentionPanel(PanelBase, QWidget):
         self.model_combo.setCurrentIndex(max(index, 0))
         has = self.model_combo.count() > 0
         self.show_button.setEnabled(has)
-        if not has:
-            self.status.setText("Load a model in the Models tab first; any BERT-like model works.")
+        if self.result is None or not has:  # the empty state says what to do next, for the models now loaded
+            self.status.setText(READY if has else NO_MODEL)
+            self.empty.setText(READY if has else NO_MODEL)
 
     def _select_model(self, key: str) -> None:
         """A model just loaded in the Models tab becomes the one looked at here."""
@@ -322,7 +187,7 @@ class AttentionPanel(PanelBase, QWidget):
         """Start the attention pass for the current text (a newer request cancels an older one)."""
         key = self.model_combo.currentData()
         if key is None:
-            self.status.setText("Load a model in the Models tab first; any BERT-like model works.")
+            self.status.setText(NO_MODEL)
             return None
         text, pair = self.text_edit.text(), self.pair_edit.text().strip() or None
         if not text.strip():
@@ -352,13 +217,12 @@ class AttentionPanel(PanelBase, QWidget):
             spin.setValue(value)
             spin.setEnabled(True)
             spin.blockSignals(False)
-        self.neuron_layer.setRange(0, result.n_layers - 1)
-        self.neuron_head.setRange(0, result.n_heads - 1)
         self.layer, self.head = min(self.layer, result.n_layers - 1), min(self.head, result.n_heads - 1)
         self.export_button.setEnabled(True)
+        self.stack.setCurrentWidget(self.tabs)
         note = " (truncated to the model's maximum length)" if result.truncated else ""
         pair = (
-            f", sentence B from token {result.sentence_b_start}"
+            f", sentence B from token {result.sentence_b_start} (after the red line, labels in green)"
             if result.sentence_b_start is not None
             else ""
         )
@@ -375,13 +239,20 @@ class AttentionPanel(PanelBase, QWidget):
         if stop < start:
             start, stop = stop, start
         self.view = self.result.window(start, stop + 1)
-        self._fill_token_choices()
-        self._dirty = set(TABS)
-        self._draw_current()
+        self._options_changed()
 
-    def _fill_token_choices(self) -> None:
-        assert self.view is not None
-        labels = [f"{i + self.view.offset}: {t}" for i, t in enumerate(self.view.tokens)]
+    def _options_changed(self) -> None:
+        """A new token range or display option: every view but the head summary is out of date."""
+        if self.view is None:
+            return
+        self.display = Display(
+            self.view,
+            self.hide_special.isChecked(),
+            self.renormalise.isChecked(),
+            self.controls.threshold_value(),
+        )
+        self.neuron.set_display(self.display)
+        labels = self.display.labels
         for combo in (self.rollout_token, self.neuron_token):
             keep = combo.currentIndex()
             combo.blockSignals(True)
@@ -389,165 +260,46 @@ class AttentionPanel(PanelBase, QWidget):
             combo.addItems(labels)
             combo.setCurrentIndex(min(max(keep, 0), len(labels) - 1))
             combo.blockSignals(False)
-
-    def _options_changed(self) -> None:
-        self.threshold_label.setText(f"≥ {self.threshold.value() / 100:.2f}")
-        for tab in ("Overview", "Rollout"):
-            self._mark_dirty(tab)
+        self._dirty = set(TABS)
+        self._draw_current()
 
     def _mark_dirty(self, tab: str) -> None:
         self._dirty.add(tab)
         if TABS[self.tabs.currentIndex()] == tab:
             self._draw_current()
 
+    def _tab_changed(self) -> None:
+        tab = TABS[self.tabs.currentIndex()]
+        self.controls.set_options_enabled(tab not in WITHOUT_OPTIONS, WITHOUT_OPTIONS.get(tab, ""))
+        self._draw_current()
+
     # ---- drawing ------------------------------------------------------------------------------------
-    def _keep(self) -> np.ndarray | None:
-        if self.view is None or not self.hide_special.isChecked():
-            return None
-        keep = ~self.view.special
-        return keep if keep.any() else None
-
-    def _kept_tokens(self) -> list[str]:
-        assert self.view is not None
-        keep = self._keep()
-        return [t for i, t in enumerate(self.view.tokens) if keep is None or keep[i]]
-
-    def _shown(self, matrix: np.ndarray) -> np.ndarray:
-        return display_matrix(
-            matrix, self._keep(), self.renormalise.isChecked(), self.threshold.value() / 100.0
-        )
-
     def _draw_current(self) -> None:
         tab = TABS[self.tabs.currentIndex()]
-        if self.view is None or tab not in self._dirty:
+        if self.display is None or tab not in self._dirty:
             return
         self._dirty.discard(tab)
-        {
-            "Overview": self._draw_overview,
-            "Head summary": self._draw_summary,
-            "Rollout": self._draw_rollout,
-            "Neuron": self._draw_neuron,
-            "bertviz": self._draw_bertviz,
-        }[tab]()
+        if tab == "Overview":
+            self.overview.draw(self.display, self.layer, self.head)
+        elif tab == "Head summary":
+            assert self.stats is not None
+            self.summary.draw(self.stats)
+        elif tab == "Rollout":
+            assert self.rollout_full is not None
+            self.rollout_page.draw(self.display, self.rollout_full)
+        elif tab == "Neuron":
+            self.neuron.draw()
+        else:
+            self.bertviz.draw(self.display.view)
         self.result_shown.emit()
-
-    def _draw_overview(self) -> None:
-        assert self.view is not None
-        self._weights = self._shown(self.view.attentions)
-        tokens = self._kept_tokens()
-        self.grid.set_weights(self._weights, tokens)
-        self.grid.select(self.layer, self.head)
-        self._draw_detail()
-
-    def _draw_detail(self) -> None:
-        tokens = self._kept_tokens()
-        self.detail_title.setText(f"Layer {self.layer}, head {self.head}: rows attend to columns")
-        self.detail.set_matrix(
-            self._weights[self.layer, self.head], tokens, tokens, row_title="query", col_title="key"
-        )
 
     def select_head(self, layer: int, head: int) -> None:
         """Open one head large (Overview) and in the neuron view."""
         self.layer, self.head = layer, head
         self.neuron_layer.setValue(layer)
         self.neuron_head.setValue(head)
-        if self.view is not None and "Overview" not in self._dirty:
-            self.grid.select(layer, head)
-            self._draw_detail()
-
-    def _draw_summary(self) -> None:
-        assert self.stats is not None
-        layers = [str(i) for i in range(self.stats.entropy.shape[0])]
-        heads = [str(i) for i in range(self.stats.entropy.shape[1])]
-        for key, _title, _fmt in SUMMARY:
-            values = getattr(self.stats, key)
-            # share: on its absolute scale; entropy and distance: stretched so that the heads' differences show
-            low, high = float(values.min()), float(values.max())
-            levels = (0.0, 1.0) if key == "special_share" else (low, high if high > low else low + 1e-6)
-            self.summary_maps[key].set_matrix(
-                values, layers, heads, levels=levels, row_title="layer", col_title="head"
-            )
-
-    def _draw_rollout(self) -> None:
-        assert self.view is not None and self.rollout_full is not None
-        start, stop = self.view.offset, self.view.offset + self.view.n_tokens
-        tokens = self._kept_tokens()
-        self.rollout_map.set_matrix(
-            self._shown(self.rollout_full[start:stop, start:stop]),
-            tokens,
-            tokens,
-            row_title="output token",
-            col_title="input token",
-        )
-        self._draw_rollout_bars()
-
-    def _draw_rollout_bars(self) -> None:
-        if self.view is None or self.rollout_full is None:
-            return
-        i = max(self.rollout_token.currentIndex(), 0)
-        start, stop = self.view.offset, self.view.offset + self.view.n_tokens
-        row = self.rollout_full[start + i, start:stop]
-        self.rollout_bars.set_values(
-            row,
-            self.view.tokens,
-            highlight=i,
-            title=f"What the last layer's “{self.view.tokens[i]}” draws from each input token",
-        )
-
-    def _draw_neuron(self) -> None:
-        if self.view is None:
-            return
-        layer, head, token = (
-            self.neuron_layer.value(),
-            self.neuron_head.value(),
-            max(self.neuron_token.currentIndex(), 0),
-        )
-        try:
-            nv = neuron_view(self.view, layer, head, token)
-        except UserError as exc:
-            self.neuron_note.setText(str(exc))
-            self.neuron_products.set_matrix(np.zeros((0, 0)), [], [])
-            return
-        tokens = self.view.tokens
-        self.neuron_note.setText(
-            f"Query “{tokens[token]}” (layer {layer}, head {head}) against every key: each cell is q[d]·k[d]; "
-            f"a row sums (÷√{nv.query.shape[0]}) to the key's score, and the softmax of the scores gives the weights "
-            "below (models with relative positions add a bias, so the bars show the weights the model really used)."
-        )
-        dims = [str(d) for d in range(nv.products.shape[1])]
-        self.neuron_products.set_matrix(nv.products, tokens, dims, row_title="key", col_title="dimension")
-        self.neuron_bars.set_values(
-            nv.attention, tokens, highlight=token, title="attention weight of each key"
-        )
-
-    def _draw_bertviz(self) -> None:
-        assert self.view is not None
-        missing = missing_assets()
-        if missing:
-            self.bertviz_note.setText(assets_help() + " The native tabs work without it.")
-            self.web.hide()
-            return
-        n = self.view.n_tokens
-        if n > BERTVIZ_MAX_TOKENS:
-            self.bertviz_note.setText(
-                f"{n} tokens is too many for bertviz (it draws a line per token pair and head): choose at most "
-                f"{BERTVIZ_MAX_TOKENS} with the token range above. The native tabs show every token."
-            )
-            self.web.hide()
-            return
-        self.web.show()
-        self.bertviz_note.setText(
-            f"{n} tokens: bertviz gets slow above {BERTVIZ_SLOW_TOKENS}; narrow the token range above."
-            if n > BERTVIZ_SLOW_TOKENS
-            else "bertviz's head and model views, rendered offline (no network)."
-        )
-        views = BERTVIZ_CHOICES[self.bertviz_choice.currentText()]
-        worker = self._html_latest.submit(
-            lambda view, views, state: bertviz_html(view, views), self.view, views
-        )
-        worker.result.connect(self.web.set_html)
-        worker.error.connect(lambda message, _tb: self.bertviz_note.setText(message))
-        worker.start()
+        if self.display is not None and "Overview" not in self._dirty:
+            self.overview.draw_head(layer, head)
 
     # ---- export -------------------------------------------------------------------------------------
     def export_widget(self) -> QWidget:
@@ -564,32 +316,10 @@ class AttentionPanel(PanelBase, QWidget):
         """Write the current view (png, svg), the bertviz page (html) or the raw weights (json) to `path`."""
         if self.result is None or self.view is None:
             raise UserError("Show a sentence's attention first.")
-        path = Path(path)
-        if kind == "png":
-            export_png(self.export_widget(), path)  # at its size on screen
-        elif kind == "svg":
-            export_svg(self.export_widget(), path, title=f"Attention of {self.result.model}")
-        elif kind == "html":
-            if self.view.n_tokens > BERTVIZ_MAX_TOKENS:
-                raise UserError(
-                    f"bertviz cannot draw {self.view.n_tokens} tokens: choose at most {BERTVIZ_MAX_TOKENS} "
-                    "with the token range, then export again."
-                )
-            path.write_text(bertviz_html(self.view), encoding="utf-8")
-        elif kind == "json":
-            path.write_text(json.dumps(self.result.to_json(), ensure_ascii=False), encoding="utf-8")
-        else:
-            raise UserError(f"Unknown export format {kind!r}: use png, svg, html or json.")
-        return path
+        return export_attention(kind, path, self.export_widget(), self.result, self.view)
 
     def _export_dialog(self, kind: str) -> None:
-        filters = {
-            "png": "PNG image (*.png)",
-            "svg": "SVG image (*.svg)",
-            "html": "Web page (*.html)",
-            "json": "JSON (*.json)",
-        }
-        name, _ = QFileDialog.getSaveFileName(self, "Export attention", f"attention.{kind}", filters[kind])
+        name, _ = QFileDialog.getSaveFileName(self, "Export attention", f"attention.{kind}", FILTERS[kind])
         if not name:
             return
         try:
@@ -601,5 +331,4 @@ class AttentionPanel(PanelBase, QWidget):
 
     def shutdown(self) -> None:
         self._latest.cancel()
-        self._html_latest.cancel()
-        self.web.shutdown()
+        self.bertviz.shutdown()

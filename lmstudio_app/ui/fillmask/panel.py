@@ -10,30 +10,21 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QProgressBar,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.fillmask.nsp import next_sentence_probability
 from lmstudio_app.core.fillmask.predict import FillMaskResult, fill_mask
 from lmstudio_app.core.fillmask.text import (
     EXAMPLE,
@@ -45,165 +36,12 @@ from lmstudio_app.core.fillmask.text import (
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.fillmask.nsp_page import DEBOUNCE_MS, FULL_SIZE_HINT, NspPage
+from lmstudio_app.ui.fillmask.result_view import ResultView
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly
-from lmstudio_app.ui.widgets.candidate_bars import CandidateBars
 
-DEBOUNCE_MS = 200
-FULL_SIZE_HINT = "bert-base-uncased"
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    return table
-
-
-def _fill_rows(table: QTableWidget, rows: list[list[str]]) -> None:
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, text in enumerate(row):
-            item = QTableWidgetItem(text)
-            if c > 0:
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            table.setItem(r, c, item)
-
-
-def _pct(p: float) -> str:
-    return f"{p * 100:.2f} %" if p >= 1e-4 else f"{p:.2e}"
-
-
-class MaskView(QGroupBox):
-    """One mask's candidates: a table and a bar chart; clicking either picks the word."""
-
-    picked = Signal(int, str)  # mask index, word
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.index = 0
-        self.words: list[str] = []
-        self.table = _table(["Word", "Probability"])
-        self.table.setToolTip("Click a word to put it into the sentence")
-        self.table.cellClicked.connect(lambda row, _col: self._pick(row))
-        self.bars = CandidateBars()
-        self.bars.picked.connect(self._pick)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.bars, 1)
-
-    def show_candidates(self, index: int, title: str, words: list[str], scores: list[float]) -> None:
-        self.index, self.words = index, words
-        self.setTitle(title)
-        _fill_rows(self.table, [[w, _pct(s)] for w, s in zip(words, scores, strict=True)])
-        height = self.table.horizontalHeader().height() + sum(
-            self.table.rowHeight(r) for r in range(len(words))
-        )
-        self.table.setFixedHeight(min(height + 4, 330))
-        self.bars.setFixedHeight(max(self.table.height(), 140))
-        self.bars.set_candidates(words, scores)
-
-    def _pick(self, row: int) -> None:
-        if 0 <= row < len(self.words):
-            self.picked.emit(self.index, self.words[row])
-
-
-class ResultView(QWidget):
-    """One model's predictions for the text: per-mask views, joint sentences and target words."""
-
-    picked = Signal(int, str)  # mask index, word
-    sentence_picked = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.title = QLabel()
-        self.title.setStyleSheet("font-weight: bold;")
-        self.message = QLabel(wordWrap=True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.mask_views: list[MaskView] = []
-        self.sentences = _table(["Complete sentence", "Joint probability"])
-        self.sentences.setToolTip(
-            "Joint mode: the most confident mask is filled first, then the model runs again"
-        )
-        self.sentences.cellClicked.connect(self._sentence_clicked)
-        self.sentences_box = self._boxed("Best complete sentences (joint)", self.sentences)
-        self.targets = _table(["Target", "Mask", "Pieces", "Probability", "Rank"])
-        self.targets_box = self._boxed("Target words", self.targets)
-        body = QWidget()
-        self.body = QVBoxLayout(body)
-        self.body.addWidget(self.sentences_box)
-        self.body.addWidget(self.targets_box)
-        self.body.addStretch(1)
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(body)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.title)
-        layout.addWidget(self.message)
-        layout.addWidget(scroll, 1)
-        self.result: FillMaskResult | None = None
-        self.show_message("")
-
-    @staticmethod
-    def _boxed(title: str, table: QTableWidget) -> QGroupBox:
-        box = QGroupBox(title)
-        QVBoxLayout(box).addWidget(table)
-        table.setMinimumHeight(120)
-        return box
-
-    def show_message(self, text: str) -> None:
-        """Shown instead of results (no model, no mask...) or above them while predicting."""
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
-
-    def clear(self) -> None:
-        self.result = None
-        for view in self.mask_views:
-            view.hide()
-        self.sentences_box.hide()
-        self.targets_box.hide()
-
-    def show_result(self, result: FillMaskResult) -> None:
-        self.result = result
-        self.show_message("")
-        while len(self.mask_views) < len(result.masks):
-            view = MaskView()
-            view.picked.connect(self.picked)
-            self.body.insertWidget(len(self.mask_views), view)
-            self.mask_views.append(view)
-        for view in self.mask_views[len(result.masks) :]:
-            view.hide()
-        many = len(result.masks) > 1
-        for view, mask in zip(self.mask_views, result.masks, strict=False):
-            pieces = f", a word of {mask.span.pieces} pieces" if mask.span.pieces > 1 else ""
-            title = f"Mask {mask.index + 1}{pieces}" if many or pieces else f"Mask{pieces}"
-            view.show_candidates(
-                mask.index, title, [c.token for c in mask.candidates], [c.score for c in mask.candidates]
-            )
-            view.show()
-        self.sentences_box.setVisible(result.mode == "joint")
-        _fill_rows(self.sentences, [[s.text, f"{s.score:.3g}"] for s in result.sentences])
-        self.targets_box.setVisible(bool(result.targets))
-        _fill_rows(
-            self.targets,
-            [
-                [
-                    t.word,
-                    str(t.mask + 1),
-                    " ".join(t.pieces),
-                    t.note if t.score is None else _pct(t.score),
-                    "" if t.rank is None else str(t.rank),
-                ]
-                for t in result.targets
-            ],
-        )
-
-    def _sentence_clicked(self, row: int, _col: int) -> None:
-        if self.result is not None and 0 <= row < len(self.result.sentences):
-            self.sentence_picked.emit(self.result.sentences[row].text)
+__all__ = ["DEBOUNCE_MS", "FillMaskPanel"]
 
 
 class FillMaskPanel(PanelBase, QWidget):
@@ -218,9 +56,7 @@ class FillMaskPanel(PanelBase, QWidget):
         super().__init__(parent)
         self.state = state
         self._latest = [LatestOnly(self), LatestOnly(self)]
-        self._nsp_latest = LatestOnly(self)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS, timeout=self.predict_now)
-        self._nsp_timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS, timeout=self.nsp_now)
         self._build()
         state.models_changed.connect(self.refresh_models)
         self.refresh_models()
@@ -245,7 +81,12 @@ class FillMaskPanel(PanelBase, QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_predict(), "Predict")
-        self.tabs.addTab(self._build_nsp(), "Next sentence")
+        self.nsp = NspPage(self.state)
+        self.nsp.shown.connect(self.nsp_shown)
+        # the names the tests and the journey use
+        self.nsp_combo, self.nsp_label = self.nsp.combo, self.nsp.label
+        self.sentence_a, self.sentence_b = self.nsp.sentence_a, self.nsp.sentence_b
+        self.tabs.addTab(self.nsp, "Next sentence")
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.note)
@@ -265,6 +106,9 @@ class FillMaskPanel(PanelBase, QWidget):
         self.mask_button = QPushButton("Insert mask (Ctrl+M)")
         self.mask_button.setToolTip("Insert the model's mask token at the cursor, or mask the selected word")
         self.mask_button.clicked.connect(self.insert_mask)
+        self.mask_button.setShortcut(
+            "Ctrl+M"
+        )  # from anywhere in this tab; the editor's filter handles its own
         self.editor.installEventFilter(self)  # Ctrl+M in the text inserts a mask
         self.pieces_spin = QSpinBox(minimum=1, maximum=MAX_PIECES, value=1, prefix="pieces: ")
         self.pieces_spin.setToolTip(
@@ -316,31 +160,6 @@ class FillMaskPanel(PanelBase, QWidget):
         layout.addWidget(self.splitter, 1)
         return page
 
-    def _build_nsp(self) -> QWidget:
-        page = QWidget()
-        self.nsp_combo = QComboBox()
-        self.nsp_combo.currentIndexChanged.connect(self.schedule_nsp)
-        self.sentence_a = QLineEdit(placeholderText="Sentence A, e.g. The man went to the store.")
-        self.sentence_b = QLineEdit(placeholderText="Sentence B, e.g. He bought a gallon of milk.")
-        self.sentence_a.textChanged.connect(self.schedule_nsp)
-        self.sentence_b.textChanged.connect(self.schedule_nsp)
-        self.nsp_bar = QProgressBar(minimum=0, maximum=1000, textVisible=False)
-        self.nsp_label = QLabel(wordWrap=True)
-        self.nsp_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form = QFormLayout(page)
-        explain = QLabel(
-            "BERT's second pre-training task: does sentence B follow sentence A? Only models with the "
-            "next-sentence (NSP) head can say."
-        )
-        explain.setWordWrap(True)
-        form.addRow(explain)
-        form.addRow("Model:", self.nsp_combo)
-        form.addRow("Sentence A:", self.sentence_a)
-        form.addRow("Sentence B:", self.sentence_b)
-        form.addRow("P(IsNext):", self.nsp_bar)
-        form.addRow("", self.nsp_label)
-        return page
-
     # ---- models -------------------------------------------------------------------------------------
     def refresh_models(self) -> None:
         """Fill the combos from the registry, keeping the user's choices when those models are still loaded."""
@@ -351,7 +170,7 @@ class FillMaskPanel(PanelBase, QWidget):
         nsp = [m for m in models if m.has_head(HEAD_NSP)]
         self._fill_combo(self.nsp_combo, models, HEAD_NSP, (nsp or models)[:1], None)
         self._models_picked()
-        self.schedule_nsp()
+        self.nsp.schedule()
 
     @staticmethod
     def _fill_combo(
@@ -501,45 +320,7 @@ class FillMaskPanel(PanelBase, QWidget):
         self.status.setText("")
         self.predictions_shown.emit()
 
-    # ---- next sentence ------------------------------------------------------------------------------
-    def schedule_nsp(self) -> None:
-        self._nsp_timer.start()
-
-    def nsp_now(self) -> None:
-        self._nsp_latest.cancel()
-        model = self._model(self.nsp_combo)
-        first, second = self.sentence_a.text(), self.sentence_b.text()
-        self.nsp_bar.setValue(0)
-        if model is None:
-            self.nsp_label.setText(
-                "No model is loaded: load bert-base-uncased (it has the NSP head) on the Models tab."
-            )
-            return
-        if not model.has_head(HEAD_NSP):
-            having = [m.key for m in self.state.models_with(HEAD_NSP)]
-            others = (
-                f"Loaded models that have it: {', '.join(having)}."
-                if having
-                else (f"Load a BERT pre-training checkpoint such as {FULL_SIZE_HINT} on the Models tab.")
-            )
-            self.nsp_label.setText(f"{model.key} has no next-sentence head. {others}")
-            return
-        if not first.strip() or not second.strip():
-            self.nsp_label.setText("Type sentence A and sentence B.")
-            return
-        worker = self._nsp_latest.submit(
-            next_sentence_probability, model.model, model.tokenizer, first, second, name=model.key
-        )
-        worker.result.connect(self._show_nsp)
-        worker.error.connect(lambda message, _details: self.nsp_label.setText(message))
-        worker.start()
-
-    def _show_nsp(self, p: float) -> None:
-        self.nsp_bar.setValue(round(p * 1000))
-        verdict = "B follows A" if p >= 0.5 else "B does not follow A"
-        self.nsp_label.setText(f"P(IsNext) = {p:.3f}: the model thinks {verdict}.")
-        self.nsp_shown.emit()
-
     def shutdown(self) -> None:
-        for latest in (*self._latest, self._nsp_latest):
+        for latest in self._latest:
             latest.cancel()
+        self.nsp.shutdown()

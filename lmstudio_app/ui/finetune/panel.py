@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -42,6 +45,16 @@ def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]
 NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
 
 
+def add_close(dialog: QDialog, layout: QVBoxLayout) -> QDialogButtonBox:
+    """A Close button, and Escape closes too (the plots would otherwise take the key)."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout.addWidget(buttons)
+    escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), dialog, activated=dialog.reject)
+    escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    return buttons
+
+
 class RunDialog(QDialog):
     """One run: its live training (when resumed) and then its results."""
 
@@ -63,6 +76,7 @@ class RunDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.message)
         layout.addWidget(self.stack, 1)
+        self.buttons = add_close(self, layout)
 
     def resume(self) -> None:
         from lmstudio_app.core.training.record import RunRecord
@@ -113,6 +127,7 @@ class CompareDialog(QDialog):
         self.curves.set_runs(histories)
         layout = QVBoxLayout(self)
         layout.addWidget(self.curves)
+        self.buttons = add_close(self, layout)
 
 
 class FineTunePanel(PanelBase, QWidget):
@@ -228,7 +243,13 @@ class FineTunePanel(PanelBase, QWidget):
             return None
         dialog = self._dialog(selected[0].path)
         dialog.resume()
-        self._say(f"Resuming {selected[0].name}…")
+        name = selected[0].name
+        self._say(f"Resuming {name}…")
+        dialog.train_view.state_changed.connect(
+            lambda state: (
+                self._say("") if state != "running" and self.message.text() == f"Resuming {name}…" else None
+            )
+        )
         return dialog
 
     def compare(self) -> Worker | None:

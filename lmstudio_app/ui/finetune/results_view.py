@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.training.record import SavedSettings
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
@@ -60,10 +61,11 @@ def _item(value: Any) -> QTableWidgetItem:
 
 
 def _predict_job(model_dir: Path, text: str, *, state: Any) -> list[tuple[str, float]]:
-    from lmstudio_app.core.finetune.predict import predict_texts
+    """Every class with its probability for `text`, most likely first (the classifier stays cached)."""
+    from lmstudio_app.core.finetune.predict import class_probabilities
 
     state.raise_if_stopped()
-    return predict_texts(model_dir, [text])
+    return class_probabilities(Path(model_dir), text)
 
 
 def _columns_job(path: str, *, state: Any) -> list[str]:
@@ -134,6 +136,7 @@ class ResultsView(QWidget):
         self.try_edit = QLineEdit(placeholderText="type a text to classify it with the fine-tuned model")
         self.try_edit.textChanged.connect(self._try)
         self.try_result = QLabel()
+        self.try_result.setToolTip("The probability of every class (a softmax over the classes)")
         self.status = QLabel(wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons: dict[str, QPushButton] = {}
@@ -244,8 +247,11 @@ class ResultsView(QWidget):
         worker.start()
 
     def _show_prediction(self, predictions: list[tuple[str, float]]) -> None:
-        label, score = predictions[0]
-        self.try_result.setText(f"→ <b>{html.escape(label)}</b> ({score:.1%})")
+        (label, score), rest = predictions[0], predictions[1:]
+        others = ", ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in rest)
+        self.try_result.setText(
+            f"→ <b>{html.escape(label)}</b> {fmt.percent(score)}" + (f"<br>{others}" if others else "")
+        )
 
     # ---- actions -------------------------------------------------------------------------------------
     def _run(self, fn: Any, *args: Any, done: Any) -> Worker:

@@ -42,6 +42,7 @@ class TrainView(QWidget):
         self.session: TrainingSession | None = None
         self.state = "idle"
         self.result: Any = None
+        self.finished_hint = ""  # what to do next, in the words of the host's button
         self.curves = LossCurves()
         self.progress = QProgressBar(maximum=1000)
         self.progress.setFormat("%p %")
@@ -72,6 +73,7 @@ class TrainView(QWidget):
         layout.addWidget(splitter, 1)
         self._started = 0.0
         self._last_eval_line = 0
+        self._rate = ""
 
     # ---- starting ------------------------------------------------------------------------------------
     def start_new(
@@ -139,7 +141,8 @@ class TrainView(QWidget):
                 self.progress.setFormat(f"step {step} of {total}  (%p %)")
             parts = []
             if last.get("samples_per_s"):
-                parts.append(f"{last['samples_per_s']:.1f} samples/s")
+                self._rate = f"{last['samples_per_s']:.1f} samples/s"
+                parts.append(self._rate)
             if (last.get("eta_s") or -1) >= 0:
                 parts.append(f"ETA {format_duration(last['eta_s'])}")
             self.speed.setText("   ".join(parts))
@@ -168,7 +171,8 @@ class TrainView(QWidget):
             f"Finished in {format_duration(time.monotonic() - self._started)}: accuracy "
             f"{metrics.get('eval_accuracy', 0):.3f}, macro-F1 {metrics.get('eval_macro_f1', 0):.3f}."
         )
-        self.status.setText(text + " Click Next for the results.")
+        self.status.setText(f"{text} {self.finished_hint}".strip())
+        self.speed.setText(self._rate)  # the speed it ran at; no ETA once it has stopped
         self.append_log(text)
         self.append_log(f"Model saved in {result.model_dir}")
         self._set_state("finished")
@@ -177,6 +181,7 @@ class TrainView(QWidget):
     def _on_failed(self, message: str, details: str) -> None:
         self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(f"Training failed: {message}")
+        self.speed.setText(self._rate)
         self.append_log(f"Failed: {message}")
         if details:
             self.append_log(details)
@@ -186,6 +191,7 @@ class TrainView(QWidget):
         step = self.session.last_log.get("step", 0) if self.session else 0
         text = f"Cancelled at step {step}. The checkpoint is kept: Resume continues from it (also from the runs list)."
         self.status.setText(text)
+        self.speed.setText(self._rate)  # no ETA for a run that is not running
         self.append_log(text)
         self._set_state("cancelled")
 

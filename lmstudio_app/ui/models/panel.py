@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -26,13 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmstudio_app.core.errors import DuplicateModelError
+from lmstudio_app.core.errors import DuplicateModelError, ModelSourceError
 from lmstudio_app.core.models.devices import DeviceInfo, format_bytes, list_devices
 from lmstudio_app.core.models.registry import LoadedModel
 from lmstudio_app.core.models.sources import (
     DEFAULT_ENCODER,
     DEFAULT_MASKED_LM,
     cached_models,
+    check_folder,
     embedded_models,
     search_hub,
 )
@@ -203,7 +205,23 @@ class ModelPanel(PanelBase, QWidget):
             self, "Choose a Hugging Face model folder (with config.json)"
         )
         if folder:
-            self.source_combo.setCurrentText(folder)
+            self.browse_to(folder)
+
+    def browse_to(self, folder: str) -> bool:
+        """Put a browsed folder in the source box and check it at once (a few file checks, no loading):
+        the previous model's message goes, and a folder that is not a model says what it lacks."""
+        self.source_combo.setCurrentText(folder)
+        self.status.setToolTip("")
+        self.progress.setValue(0)
+        try:
+            check_folder(Path(folder), trust_remote_code=self.trust_box.isChecked())
+        except ModelSourceError as exc:
+            self.status.setStyleSheet("color: #c0392b;")
+            self.status.setText(str(exc))
+            return False
+        self.status.setStyleSheet("")
+        self.status.setText(f"{folder} looks like a model folder: press Load (Ctrl+L).")
+        return True
 
     def _set_devices(self, devices: list[DeviceInfo]) -> None:
         self.devices = devices

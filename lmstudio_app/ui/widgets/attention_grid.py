@@ -2,7 +2,9 @@
 
 One image for all cells (rather than one plot per head) keeps drawing a 6 x 12 grid of 128-token maps
 to a few milliseconds. Each cell is scaled to its own maximum so that weak heads still show their
-pattern; hovering reads out the true weight and clicking a cell selects that head.
+pattern (the colour bar says so); hovering reads out the true weight and clicking a cell selects that
+head. Short inputs are upsampled so the one-pixel separators stay thin beside the cells, and the grid
+fills its view (cells may be up to 2:1 rectangles) instead of leaving empty bands.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QWidget
 
-from lmstudio_app.ui.widgets.heatmap import lookup_table
+from lmstudio_app.ui import format as fmt
+from lmstudio_app.ui.plot_theme import PlotColours, colormap, colours, lookup_table, register, style_plot
 
 MAX_CELL = 128  # pixels per cell side; longer inputs are averaged down in the overview only
-GAP = 3
-GAP_RGB = (205, 205, 205)
+MIN_CELL = 48  # short inputs are repeated up to this, so a 1-pixel gap is a thin line, not a band
+GAP = 1
+MAX_STRETCH = 2.0  # a cell may be this much wider than tall (or taller than wide) to fill the view
 
 
 def _pool(weights: np.ndarray, size: int) -> np.ndarray:
@@ -35,13 +39,12 @@ def _pool(weights: np.ndarray, size: int) -> np.ndarray:
     return padded.reshape(shape).mean(axis=(-3, -1))
 
 
-def grid_lookup_table() -> np.ndarray:
+def grid_lookup_table(c: PlotColours | None = None) -> np.ndarray:
     """The weights colour map on indices 0..254, and index 255 for the gaps between cells."""
-    lut = lookup_table("weights")[np.linspace(0, 255, 255).round().astype(int)]
-    return np.vstack([lut, np.array([GAP_RGB], dtype=np.uint8)])
-
-
-_GRID_LUT = grid_lookup_table()
+    c = c or colours()
+    lut = lookup_table("weights", c)[np.linspace(0, 255, 255).round().astype(int)]
+    gap = pg.mkColor(c.muted)
+    return np.vstack([lut, np.array([[gap.red(), gap.green(), gap.blue()]], dtype=np.uint8)])
 
 
 def mosaic(weights: np.ndarray, per_cell_max: bool = True) -> tuple[np.ndarray, int]:
@@ -51,6 +54,9 @@ def mosaic(weights: np.ndarray, per_cell_max: bool = True) -> tuple[np.ndarray, 
     whole grid to a few milliseconds.
     """
     cells = _pool(np.asarray(weights, dtype=np.float32), MAX_CELL)
+    repeat = math.ceil(MIN_CELL / max(cells.shape[-1], 1))
+    if repeat > 1:
+        cells = cells.repeat(repeat, axis=-1).repeat(repeat, axis=-2)
     layers, heads, side = cells.shape[0], cells.shape[1], cells.shape[-1]
     if per_cell_max:
         top = cells.max(axis=(-2, -1), keepdims=True)
@@ -72,8 +78,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, border=False)
-        self.setBackground("w")
-        self.plot = self.addPlot()
+        self.plot = self.addPlot(row=0, col=0)
         self.plot.showAxis("top")
         self.plot.hideAxis("bottom")
         self.plot.setLabel("left", "layer")
@@ -84,10 +89,18 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.marker = pg.QtWidgets.QGraphicsRectItem()
-        self.marker.setPen(QPen(QColor(230, 85, 13), 0))
         self.marker.setZValue(10)
         self.marker.hide()
         self.plot.addItem(self.marker)
+        self.colorbar = pg.ColorBarItem(
+            values=(0.0, 100.0),
+            label="weight (% of that head's maximum)",
+            interactive=False,
+            colorMapMenu=False,
+            width=12,
+        )
+        self.addItem(self.colorbar, row=0, col=1)
+        self._lut = grid_lookup_table()
         self.weights = np.zeros((0, 0, 0, 0), dtype=np.float32)
         self.row_tokens: list[str] = []
         self.col_tokens: list[str] = []
@@ -100,6 +113,17 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.plot.vb.sigRangeChangedManually.connect(self._zoomed_by_user)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
+        register(self)
+
+    def apply_plot_theme(self, c: PlotColours) -> None:
+        self.setBackground(c.background)
+        style_plot(self.plot, c)
+        style_plot(self.colorbar, c)
+        self.colorbar.setColorMap(colormap("weights", c))
+        self.marker.setPen(QPen(QColor(c.accent), 0))
+        self._lut = grid_lookup_table(c)
+        if self.image.image is not None:
+            self.image.setLookupTable(self._lut)
 
     def set_weights(
         self, weights: np.ndarray, rows: list[str], cols: list[str] | None = None, per_cell_max: bool = True
@@ -115,7 +139,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         image, side = mosaic(self.weights, per_cell_max)
         self.side = side
         stride = side + GAP
-        self.image.setImage(image, autoLevels=False, levels=(0, 255), lut=_GRID_LUT)
+        self.image.setImage(image, autoLevels=False, levels=(0, 255), lut=self._lut)
         self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
         self.cells = [
             (layer, head, QRectF(head * stride, layer * stride, side, side))
@@ -129,16 +153,17 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.marker.hide()
 
     def fit(self) -> None:
-        """Show the whole grid with square cells (pyqtgraph's aspect lock crops it when inverted)."""
+        """Show the whole grid filling the view; cells stay within MAX_STRETCH of square."""
         if self.image.image is None:
             return
         height, width = self.image.image.shape[:2]
         view = self.plot.vb.size()
         if view.width() <= 1 or view.height() <= 1:
             return
-        scale = max(width / view.width(), height / view.height()) * 1.03
+        sx, sy = width / view.width(), height / view.height()  # data units per pixel to fill exactly
+        sx, sy = max(sx, sy / MAX_STRETCH), max(sy, sx / MAX_STRETCH)
         cx, cy = width / 2, height / 2
-        half_w, half_h = view.width() * scale / 2, view.height() * scale / 2
+        half_w, half_h = view.width() * sx * 1.02 / 2, view.height() * sy * 1.02 / 2
         self.plot.vb.setRange(xRange=(cx - half_w, cx + half_w), yRange=(cy - half_h, cy + half_h), padding=0)
 
     def _zoomed_by_user(self, *_: object) -> None:
@@ -176,8 +201,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         else:
             layer, head, q, k = hit
             self.readout = (
-                f"layer {layer}, head {head}: {self.row_tokens[q]} → {self.col_tokens[k]} = "
-                f"{float(self.weights[layer, head, q, k]):.4f}"
+                f"layer {layer}, head {head}: query “{self.row_tokens[q]}” gives "
+                f"{fmt.percent(float(self.weights[layer, head, q, k]))} of its attention to key "
+                f"“{self.col_tokens[k]}”"
             )
         self.setToolTip(self.readout)
         self.hovered.emit(self.readout)

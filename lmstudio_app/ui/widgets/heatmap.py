@@ -1,72 +1,24 @@
-"""A zoomable heatmap with token labels on both axes, exact values on hover, and PNG/SVG export.
+"""A zoomable heatmap: every token labelled on both axes, a colour bar with its unit, hover readouts.
 
-Token axes show as many labels as fit at the current zoom (every k-th token when zoomed out, all of
-them when zoomed in), so a 512-token input stays readable instead of a wall of overlapping text.
+Themed through ui/plot_theme.py (background, text and colour map follow light/dark); sentence pairs
+get a divider line at sentence B and B's labels in the segment colour.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
-# 256 x 3 uint8 lookup tables: white -> deep blue for weights, blue -> white -> red for signed values.
-_BLUES = pg.ColorMap([0.0, 0.35, 1.0], [(255, 255, 255), (107, 174, 214), (8, 48, 107)])
-_DIVERGING = pg.ColorMap([0.0, 0.5, 1.0], [(33, 102, 172), (247, 247, 247), (178, 24, 43)])
-COLORMAPS = {"weights": _BLUES, "diverging": _DIVERGING}
-
-
-def lookup_table(name: str) -> np.ndarray:
-    return COLORMAPS[name].getLookupTable(0.0, 1.0, 256, alpha=False).astype(np.uint8)
-
-
-class TokenAxis(pg.AxisItem):
-    """Axis whose ticks sit at cell centres and read the cell's label; thins out labels to fit."""
-
-    def __init__(self, orientation: str, **kwargs) -> None:
-        super().__init__(orientation, **kwargs)
-        self.labels: list[str] = []
-        self.enableAutoSIPrefix(False)
-
-    def set_labels(self, labels: list[str]) -> None:
-        self.labels = list(labels)
-        if self.orientation in ("left", "right"):  # pyqtgraph sizes axes after the first paint: size it now
-            font = self.style.get("tickFont") or QFont()
-            widest = max(
-                (QFontMetrics(font).horizontalAdvance(self._short(s)) for s in self.labels), default=10
-            )
-            self.setWidth(widest + 18 + (20 if self.label.isVisible() else 0))
-        self.picture = None
-        self.update()
-
-    @staticmethod
-    def _short(text: str) -> str:
-        return text if len(text) <= 14 else text[:13] + "…"
-
-    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 (pyqtgraph's names)
-        if not self.labels or size <= 0:
-            return []
-        minVal, maxVal = sorted((minVal, maxVal))  # noqa: N806 (an inverted axis passes them swapped)
-        lo, hi = max(0, math.floor(minVal)), min(len(self.labels), math.ceil(maxVal))
-        if hi <= lo:
-            return []
-        per_cell = size / max(maxVal - minVal, 1e-9)
-        longest = max(len(s) for s in self.labels[lo:hi])
-        need = 15.0 if self.orientation in ("left", "right") else 7.0 * min(longest, 12) + 8
-        step = max(1, math.ceil(need / max(per_cell, 1e-9)))
-        return [(float(step), [i + 0.5 for i in range(lo - lo % step, hi, step) if i >= lo])]
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)
-        out = []
-        for v in values:
-            i = int(math.floor(v))
-            out.append(self._short(self.labels[i]) if 0 <= i < len(self.labels) else "")
-        return out
+from lmstudio_app.ui import format as fmt
+from lmstudio_app.ui.plot_theme import PlotColours, colormap, lookup_table, register, style_plot
+from lmstudio_app.ui.widgets.token_axis import TokenAxis
 
 
 def render_image(widget: QWidget, size: QSize | None = None) -> QImage:
@@ -109,31 +61,69 @@ def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> N
 
 
 class Heatmap(pg.GraphicsLayoutWidget):
-    """matrix[row, col] as coloured cells; rows top to bottom, labels on the left and bottom axes."""
+    """matrix[row, col] as coloured cells; rows top to bottom, labels on the left and bottom axes.
+
+    `unit` names what the colour means (on the colour bar, in percent when `percent`, as the readouts
+    are); `hover(row, col, value)` words the readout, by default "row → col: value".
+    """
 
     hovered = Signal(str)  # a readout of the cell under the mouse, "" when outside
     cell_clicked = Signal(int, int)
 
-    def __init__(self, parent: QWidget | None = None, colormap: str = "weights") -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        colormap: str = "weights",
+        unit: str = "attention weight",
+        percent: bool = True,
+    ) -> None:
         super().__init__(parent, border=False)
-        self.setBackground("w")
         self.left_axis = TokenAxis("left")
         self.bottom_axis = TokenAxis("bottom")
-        self.plot = self.addPlot(axisItems={"left": self.left_axis, "bottom": self.bottom_axis})
+        self.plot = self.addPlot(row=0, col=0, axisItems={"left": self.left_axis, "bottom": self.bottom_axis})
         self.plot.invertY(True)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
+        self.colorbar = pg.ColorBarItem(
+            values=(0.0, 1.0),
+            label=f"{unit} (%)" if percent else unit,
+            interactive=False,
+            colorMapMenu=False,
+            width=12,
+        )
+        self.bar_scale = 100.0 if percent else 1.0
+        self.addItem(self.colorbar, row=0, col=1)
+        self.dividers = [pg.InfiniteLine(angle=90), pg.InfiniteLine(angle=0)]
+        for line in self.dividers:
+            line.setZValue(5)
+            line.hide()
+            self.plot.addItem(line)
         self.colormap = colormap
+        self.unit = unit
         self.matrix = np.zeros((0, 0), dtype=np.float32)
         self.rows: list[str] = []
         self.cols: list[str] = []
-        self.value_format = "{:.4f}"
+        self.value_text: Callable[[float], str] = fmt.percent if percent else fmt.signed
+        self.hover: Callable[[int, int, float], str] | None = None
         self.levels: tuple[float, float] = (0.0, 1.0)
         self.scene().sigMouseMoved.connect(self._mouse_moved)
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.readout = ""
+        register(self)
+
+    def apply_plot_theme(self, c: PlotColours) -> None:
+        self.setBackground(c.background)
+        style_plot(self.plot, c)
+        style_plot(self.colorbar, c)
+        for axis in (self.left_axis, self.bottom_axis):
+            axis.apply_colours(c)
+        for line in self.dividers:
+            line.setPen(pg.mkPen(c.divider, width=2))
+        self.colorbar.setColorMap(colormap(self.colormap, c))
+        if self.matrix.size:
+            self.image.setLookupTable(lookup_table(self.colormap, c))
 
     def set_matrix(
         self,
@@ -144,29 +134,40 @@ class Heatmap(pg.GraphicsLayoutWidget):
         levels: tuple[float, float] | None = None,
         row_title: str = "",
         col_title: str = "",
+        row_b_start: int | None = None,
+        col_b_start: int | None = None,
     ) -> None:
-        """Show `matrix`; `levels` default to [0, max] (or symmetric around 0 for the diverging map)."""
+        """Show `matrix`; `levels` default to [0, max] (or symmetric around 0 for the diverging map).
+
+        `row_b_start`/`col_b_start`: the first row/column of sentence B, marked by a divider line.
+        """
         m = np.asarray(matrix, dtype=np.float32)
         self.matrix, self.rows, self.cols = m, list(rows), list(cols)
         self.plot.setLabel("left", row_title)
         self.plot.setLabel("bottom", col_title)
-        self.left_axis.set_labels(self.rows)
-        self.bottom_axis.set_labels(self.cols)
+        self.left_axis.set_labels(self.rows, row_b_start)
+        self.bottom_axis.set_labels(self.cols, col_b_start)
+        for line, at in zip(self.dividers, (col_b_start, row_b_start), strict=True):
+            line.setVisible(at is not None and m.size > 0)
+            if at is not None:
+                line.setValue(at)
         if m.size == 0:
             self.image.clear()
+            self.colorbar.hide()
             return
         if levels is None:
             top = float(np.abs(m).max()) or 1.0
             levels = (-top, top) if self.colormap == "diverging" else (0.0, top)
         self.levels = levels
+        self.colorbar.show()
+        self.colorbar.setLevels((levels[0] * self.bar_scale, levels[1] * self.bar_scale))
         self.image.setImage(m, levels=levels, lut=lookup_table(self.colormap), autoLevels=False)
         self.image.setRect(QRectF(0, 0, m.shape[1], m.shape[0]))
         self.plot.setLimits(xMin=-1.5, xMax=m.shape[1] + 0.5, yMin=-0.5, yMax=m.shape[0] + 0.5)
-        # a little room left of the first column, so that its label is not clipped by the axis end
-        self.plot.setRange(xRange=(-0.8, m.shape[1] + 0.2), yRange=(0, m.shape[0]), padding=0.01)
+        self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0.01)
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
-        if self.matrix.size == 0 or not self.plot.sceneBoundingRect().contains(scene_pos):
+        if self.matrix.size == 0 or not self.plot.vb.sceneBoundingRect().contains(scene_pos):
             return None
         point = self.plot.vb.mapSceneToView(scene_pos)
         row, col = math.floor(point.y()), math.floor(point.x())
@@ -175,8 +176,10 @@ class Heatmap(pg.GraphicsLayoutWidget):
         return None
 
     def describe(self, row: int, col: int) -> str:
-        value = self.value_format.format(float(self.matrix[row, col]))
-        return f"{self.rows[row]} → {self.cols[col]}: {value}"
+        value = float(self.matrix[row, col])
+        if self.hover is not None:
+            return self.hover(row, col, value)
+        return f"{self.rows[row]} → {self.cols[col]}: {self.value_text(value)}"
 
     def _mouse_moved(self, pos: QPointF) -> None:
         cell = self.cell_at(pos)

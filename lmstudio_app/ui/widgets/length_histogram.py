@@ -7,6 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
+from lmstudio_app.ui.plot_theme import PlotColours, register, style_view
+
 
 class LengthHistogram(pg.PlotWidget):
     """Shows how many texts a max length would truncate; dragging the line picks a new max length."""
@@ -14,7 +16,7 @@ class LengthHistogram(pg.PlotWidget):
     max_length_dragged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         self.setMinimumHeight(140)
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
@@ -24,13 +26,19 @@ class LengthHistogram(pg.PlotWidget):
         plot.setLabel("bottom", "tokens per example")
         plot.setLabel("left", "examples")
         self.lengths: list[int] = []
-        self.bars = pg.BarGraphItem(x=[], height=[], width=1, brush="#4c72b0", pen=None)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=1, pen=None)
         plot.addItem(self.bars)
-        self.line = pg.InfiniteLine(pos=128, angle=90, movable=True, pen=pg.mkPen("#c44e52", width=2))
+        self.line = pg.InfiniteLine(pos=128, angle=90, movable=True)
         self.line.sigPositionChangeFinished.connect(
             lambda line: self.max_length_dragged.emit(int(round(line.value())))
         )
         plot.addItem(self.line)
+        register(self)
+
+    def apply_plot_theme(self, c: PlotColours) -> None:
+        style_view(self, [self.getPlotItem()], c)
+        self.bars.setOpts(brush=pg.mkBrush(c.primary))
+        self.line.setPen(pg.mkPen(c.accent, width=2))
 
     def set_lengths(self, lengths: list[int]) -> None:
         self.lengths = list(lengths)

@@ -1,33 +1,59 @@
 """Training curves: loss per step on the left, validation loss / accuracy / macro-F1 on the right.
 
 Feed it the training events (dicts of type "log" and "eval"); several runs can be overlaid to compare.
+Each plot's legend sits in a row of its own above the plot, so it never covers a curve (an accuracy of
+1.0 runs along the top edge). The smoothed loss is a centred moving average over a window that grows
+with the run: unlike an exponential average it does not lag behind a falling loss.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-SMOOTHING = 0.9  # exponential moving average of the training loss, as TensorBoard draws it
-RUN_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3")
+from lmstudio_app.ui.plot_theme import PlotColours, colours, register, style_legend, style_plot
+
+SMOOTH_FRACTION = 0.04  # the smoothing window: this share of the points logged so far (odd, at least 1)
 METRICS = (
-    ("eval_loss", "eval loss", pg.QtCore.Qt.PenStyle.SolidLine),
-    ("eval_accuracy", "accuracy", pg.QtCore.Qt.PenStyle.DashLine),
-    ("eval_macro_f1", "macro-F1", pg.QtCore.Qt.PenStyle.DotLine),
+    ("eval_loss", "eval loss", Qt.PenStyle.SolidLine),
+    ("eval_accuracy", "accuracy", Qt.PenStyle.DashLine),
+    ("eval_macro_f1", "macro-F1", Qt.PenStyle.DotLine),
 )
 
 
-def _plot(title: str, left: str) -> pg.PlotWidget:
-    widget = pg.PlotWidget(background="w", title=title)
-    widget.setMinimumHeight(180)
-    item = widget.getPlotItem()
-    item.setLabel("bottom", "step")
-    item.setLabel("left", left)
-    item.showGrid(x=True, y=True, alpha=0.2)
-    for axis in ("left", "bottom"):
-        item.getAxis(axis).enableAutoSIPrefix(False)
-    item.addLegend(offset=(-10, 10))
-    return widget
+def smooth(values: list[float]) -> list[float]:
+    """Centred moving average; near the ends the window shrinks to the points that exist."""
+    n = len(values)
+    half = int(n * SMOOTH_FRACTION) // 2
+    if half == 0:
+        return list(values)
+    sums = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    i = np.arange(n)
+    lo, hi = np.maximum(0, i - half), np.minimum(n, i + half + 1)
+    return ((sums[hi] - sums[lo]) / (hi - lo)).tolist()
+
+
+class CurvePlot(pg.GraphicsLayoutWidget):
+    """A titled plot with its legend in the row above it."""
+
+    def __init__(self, title: str, left: str) -> None:
+        super().__init__(border=False)
+        self.setMinimumHeight(180)
+        self.legend = pg.LegendItem(colCount=3)
+        self.addItem(self.legend, row=0, col=0)
+        self.plot = self.addPlot(row=1, col=0, title=title)
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", left)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+
+    def style(self, c: PlotColours) -> None:
+        self.setBackground(c.background)
+        style_plot(self.plot, c)
+        style_legend(self.legend, c)
 
 
 class LossCurves(QWidget):
@@ -35,21 +61,30 @@ class LossCurves(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss_plot = _plot("Training loss", "loss")
-        self.eval_plot = _plot("Validation", "value")
+        self.loss_plot = CurvePlot("Training loss", "loss")
+        self.eval_plot = CurvePlot("Validation", "value")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.eval_plot, 1)
         self.data: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
         self._curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        register(self)
+
+    def apply_plot_theme(self, c: PlotColours) -> None:
+        for widget in (self.loss_plot, self.eval_plot):
+            widget.style(c)
+        for (run, key), curve in self._curves.items():
+            pen = self._pen(run, key, c)
+            curve.setPen(pen)
+            curve.setSymbolBrush(pen.color())
 
     def clear(self) -> None:
         self.data.clear()
         self._curves.clear()
         for widget in (self.loss_plot, self.eval_plot):
-            widget.getPlotItem().clear()
-            widget.getPlotItem().legend.clear()
+            widget.plot.clear()
+            widget.legend.clear()
 
     def add_events(self, events: list[dict], run: str = "") -> None:
         """Append log/eval events of one run and redraw only the curves that changed."""
@@ -58,14 +93,10 @@ class LossCurves(QWidget):
         for event in events:
             kind = event.get("type")
             if kind == "log" and event.get("loss") is not None:
-                step, loss = float(event["step"]), float(event["loss"])
                 xs, ys = series.setdefault("loss", ([], []))
-                xs.append(step)
-                ys.append(loss)
-                sx, sy = series.setdefault("loss_smooth", ([], []))
-                sx.append(step)
-                sy.append(loss if not sy else SMOOTHING * sy[-1] + (1 - SMOOTHING) * loss)
-                changed.update(("loss", "loss_smooth"))
+                xs.append(float(event["step"]))
+                ys.append(float(event["loss"]))
+                changed.add("loss")
             elif kind == "eval":
                 for key, _, _ in METRICS:
                     if event.get(key) is not None:
@@ -73,6 +104,10 @@ class LossCurves(QWidget):
                         xs.append(float(event["step"]))
                         ys.append(float(event[key]))
                         changed.add(key)
+        if "loss" in changed:
+            xs, ys = series["loss"]
+            series["loss_smooth"] = (xs, smooth(ys))
+            changed.add("loss_smooth")
         for key in changed:
             self._curve(run, key).setData(*series[key])
 
@@ -85,25 +120,30 @@ class LossCurves(QWidget):
     def points(self, key: str, run: str = "") -> tuple[list[float], list[float]]:
         return self.data.get(run, {}).get(key, ([], []))
 
+    def _pen(self, run: str, key: str, c: PlotColours) -> pg.QtGui.QPen:
+        index = list(self.data).index(run) if run in self.data else 0
+        if key not in ("loss", "loss_smooth") and not run:
+            index = [m[0] for m in METRICS].index(key)  # one run: one colour per metric
+        colour = pg.mkColor(c.series[index % len(c.series)])
+        if key == "loss":  # the raw per-step loss is noisy: drawn faint under its smoothed curve
+            colour.setAlpha(80)
+        style = next((m[2] for m in METRICS if m[0] == key), Qt.PenStyle.SolidLine)
+        return pg.mkPen(colour, width=1 if key == "loss" else 2, style=style)
+
     def _curve(self, run: str, key: str) -> pg.PlotDataItem:
         curve = self._curves.get((run, key))
         if curve is None:
-            colour_index = list(self.data).index(run)
             if key in ("loss", "loss_smooth"):
-                plot, style = self.loss_plot, pg.QtCore.Qt.PenStyle.SolidLine
+                widget = self.loss_plot
                 name = (run or "loss (smoothed)") if key == "loss_smooth" else None
             else:
-                _, label, style = next(m for m in METRICS if m[0] == key)
-                plot = self.eval_plot
-                colour_index = colour_index if run else [m[0] for m in METRICS].index(key)
+                label = next(m[1] for m in METRICS if m[0] == key)
+                widget = self.eval_plot
                 name = f"{run}: {label}" if run else label
-            colour = pg.mkColor(RUN_COLOURS[colour_index % len(RUN_COLOURS)])
-            if key == "loss":  # the raw per-step loss is noisy: drawn faint under its smoothed curve
-                colour.setAlpha(70)
-            pen = pg.mkPen(colour, width=1 if key == "loss" else 2, style=style)
+            pen = self._pen(run, key, colours())
             symbol = None if key.startswith("loss") else "o"
-            curve = plot.getPlotItem().plot(
-                [], [], pen=pen, name=name, symbol=symbol, symbolSize=5, symbolBrush=pen.color()
-            )
+            curve = widget.plot.plot([], [], pen=pen, symbol=symbol, symbolSize=5, symbolBrush=pen.color())
+            if name:
+                widget.legend.addItem(curve, name)
             self._curves[(run, key)] = curve
         return curve

@@ -87,8 +87,6 @@ class DataPage(QWizardPage):
         self.preview = QTableView()
         self.preview.setModel(self.preview_model)
         self.preview.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
-        self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.preview.horizontalHeader().setStretchLastSection(True)
         self.problems = QLabel(wordWrap=True)
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
@@ -162,8 +160,17 @@ class DataPage(QWizardPage):
                 item.setToolTip(text[:2000])
                 items.append(item)
             self.preview_model.appendRow(items)
+        # Short columns (labels, ids) fit their contents; the column with the longest texts takes the rest.
+        header = self.preview.horizontalHeader()
+        header.setStretchLastSection(False)
+        self.preview.resizeColumnsToContents()
+        lengths = [head[c].astype(str).str.len().mean() if len(head) else 0 for c in head.columns]
+        widest = max(range(len(lengths)), key=lengths.__getitem__, default=-1)
         for col in range(len(head.columns)):
-            self.preview.setColumnWidth(col, 160)
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.preview.setColumnWidth(col, min(self.preview.columnWidth(col), 320))
+        if widest >= 0:
+            header.setSectionResizeMode(widest, QHeaderView.ResizeMode.Stretch)
 
     def _show_error(self, message: str) -> None:
         self.loading = False

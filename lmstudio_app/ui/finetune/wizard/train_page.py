@@ -29,6 +29,7 @@ class TrainPage(QWizardPage):
         )
         self.setButtonText(QWizard.WizardButton.NextButton, "Results")
         self.view = TrainView()
+        self.view.finished_hint = "Click “Results” for per-class scores, the confusion matrix and exports."
         self.view.state_changed.connect(self._state_changed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.view)

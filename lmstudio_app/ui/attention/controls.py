@@ -1,0 +1,108 @@
+"""The attention panel's inputs: model, sentences, token range, display options and the Export menu."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmstudio_app.ui import format as fmt
+
+EXPORTS = (
+    ("png", "PNG of this view…"),
+    ("svg", "SVG of this view…"),
+    ("html", "Offline bertviz HTML…"),
+    ("json", "JSON of the weights…"),
+)
+
+
+class AttentionControls(QWidget):
+    """Widgets only; the panel connects them. `export_menu` actions carry their kind as data."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumContentsLength(24)
+        self.text_edit = QLineEdit("The cat sat on the mat because it was tired.")
+        self.text_edit.setPlaceholderText("a sentence to look at")
+        self.pair_edit = QLineEdit(placeholderText="optional second sentence (B) for sentence-pair models")
+        self.show_button = QPushButton("Show attention")
+        self.show_button.setToolTip("Run the model once with eager attention (Enter)")
+        inputs = QGridLayout()
+        inputs.addWidget(QLabel("Model:"), 0, 0)
+        inputs.addWidget(self.model_combo, 0, 1)
+        inputs.addWidget(QLabel("Sentence A:"), 0, 2)
+        inputs.addWidget(self.text_edit, 0, 3)
+        inputs.addWidget(self.show_button, 0, 4)
+        inputs.addWidget(QLabel("Sentence B:"), 1, 2)
+        inputs.addWidget(self.pair_edit, 1, 3)
+
+        self.start_spin = QSpinBox()
+        self.stop_spin = QSpinBox()
+        for spin in (self.start_spin, self.stop_spin):
+            spin.setEnabled(False)
+        self.start_spin.setToolTip("First token shown (long inputs: look at a range instead of a wall)")
+        self.stop_spin.setToolTip("Last token shown")
+        self.hide_special = QCheckBox("Hide [CLS]/[SEP]/padding")
+        self.hide_special.setToolTip(
+            "Leave the special tokens out of the maps, the rollout and the neuron view"
+        )
+        self.renormalise = QCheckBox("Renormalise rows")
+        self.renormalise.setToolTip("After hiding tokens, rescale each row so it sums to 100 % again")
+        self.threshold = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=50, value=0)
+        self.threshold.setFixedWidth(140)
+        self.threshold.setToolTip("Hide weights below this share of the query's attention")
+        self.threshold_label = QLabel()
+        self.threshold.valueChanged.connect(self._show_threshold)
+        self._show_threshold(0)
+        self.export_button = QToolButton(text="Export")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_menu = QMenu(self.export_button)
+        for kind, text in EXPORTS:
+            self.export_menu.addAction(text).setData(kind)
+        self.export_button.setMenu(self.export_menu)
+        self.export_button.setEnabled(False)
+        options = QHBoxLayout()
+        options.addWidget(QLabel("Tokens"))
+        options.addWidget(self.start_spin)
+        options.addWidget(QLabel("to"))
+        options.addWidget(self.stop_spin)
+        options.addSpacing(12)
+        options.addWidget(self.hide_special)
+        options.addWidget(self.renormalise)
+        options.addSpacing(12)
+        options.addWidget(QLabel("Threshold"))
+        options.addWidget(self.threshold)
+        options.addWidget(self.threshold_label)
+        options.addStretch(1)
+        options.addWidget(self.export_button)
+        self._tips = {w: w.toolTip() for w in (self.hide_special, self.renormalise, self.threshold)}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(inputs)
+        layout.addLayout(options)
+
+    def threshold_value(self) -> float:
+        return self.threshold.value() / 100.0
+
+    def _show_threshold(self, value: int) -> None:
+        self.threshold_label.setText(f"≥ {fmt.percent(value / 100.0)}")
+
+    def set_options_enabled(self, enabled: bool, why: str = "") -> None:
+        """The display options are off on pages they cannot change; their tooltips then say why."""
+        for widget, tip in self._tips.items():
+            widget.setEnabled(enabled)
+            widget.setToolTip(tip if enabled else why)
