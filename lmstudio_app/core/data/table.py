@@ -7,11 +7,15 @@ that says what to do: the user never sees a traceback and never silently loses r
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
+import gc
 import io
 import itertools
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +30,8 @@ DELIMITERS = (",", ";", "\t", "|")
 MIN_TRAIN_PER_CLASS = 5
 _SNIFF_BYTES = 256 * 1024
 _PROGRESS_ROWS = 5000
+_FRAME_ROWS = 5000
+_DECODE_CHUNK = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAGIC = {
     b"PK\x03\x04": "a ZIP archive (an Excel .xlsx or .docx?)",
@@ -85,21 +91,37 @@ def read_table(
     if suffix in (".xlsx", ".xlsm") or (raw.startswith(b"PK\x03\x04") and _is_xlsx(path)):
         return _read_xlsx(path, state)
     enc = encoding or detect_encoding(raw, path.name)
-    try:
-        text = raw.decode(enc)
-    except (UnicodeDecodeError, LookupError) as exc:
+    try:  # strict, but a character cut at the end of the sample is not an error
+        sample = _normalised(codecs.getincrementaldecoder(enc)().decode(raw[:_SNIFF_BYTES]))
+    except LookupError as exc:
+        raise DataError(f"Unknown encoding {enc!r}: pick another (e.g. utf-8, cp1252, utf-16).") from exc
+    except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name} cannot be decoded as {enc}: pick another encoding (e.g. utf-8, cp1252, utf-16)."
         ) from exc
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if len(raw) > _SNIFF_BYTES and "\n" in sample:  # the last line of the sample may be cut
+        sample = sample[: sample.rfind("\n") + 1]
+    if not sample.strip():
         raise DataError(f"{path.name} is empty: it has no header and no rows. Export the table again.")
-    if suffix in (".jsonl", ".ndjson") or (suffix == ".json" and text.lstrip().startswith("{")):
-        return _read_jsonl(path, text, enc, state)
-    delim = delimiter if delimiter else detect_delimiter(text, path.name)
+    if suffix in (".jsonl", ".ndjson") or (suffix == ".json" and sample.lstrip().startswith("{")):
+        return _read_jsonl(path, _normalised(_decode(raw, enc, path.name)), enc, state)
+    delim = delimiter if delimiter else detect_delimiter(sample, path.name)
     if len(delim) != 1:
         raise DataError(f"The delimiter must be one character, not {delim!r} (use ',', ';', tab or '|').")
-    return _read_delimited(path, text, enc, delim, state)
+    return _read_delimited(path, raw, enc, delim, state)
+
+
+def _normalised(text: str) -> str:
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode(raw: bytes, encoding: str, name: str) -> str:
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{name} cannot be decoded as {encoding}: pick another encoding (e.g. utf-8, cp1252, utf-16)."
+        ) from exc
 
 
 def inspect_table(path: str | Path) -> dict:
@@ -135,18 +157,24 @@ def detect_encoding(raw: bytes, name: str = "the file") -> str:
         if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
             return "utf-16-be"
         raise _binary(name)
-    try:
-        raw.decode("utf-8")
+    if _decodes(raw, "utf-8"):
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    if any(0x80 <= b <= 0x9F for b in head):
-        try:
-            raw.decode("cp1252")
-            return "cp1252"
-        except UnicodeDecodeError:
-            pass
+    if any(0x80 <= b <= 0x9F for b in head) and _decodes(raw, "cp1252"):
+        return "cp1252"
     return "latin-1"
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    """Whether `raw` decodes strictly, checked 1 MB at a time (no GIL-holding pass over a big file)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(raw)
+    try:
+        for start in range(0, len(raw), _DECODE_CHUNK):
+            decoder.decode(view[start : start + _DECODE_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _binary(name: str) -> DataError:
@@ -181,32 +209,55 @@ def detect_delimiter(text: str, name: str = "") -> str:
     return best
 
 
-def _read_delimited(path: Path, text: str, encoding: str, delimiter: str, state: TaskState) -> Table:
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small containers are made (they hold no cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_delimited(path: Path, raw: bytes, encoding: str, delimiter: str, state: TaskState) -> Table:
+    """Parse as the bytes are decoded, a chunk at a time: no single step holds the GIL for long."""
     import pandas as pd
 
     csv.field_size_limit(2**31 - 1)  # a single very long text must not stop the read
-    total_lines = max(1, text.count("\n"))
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    total_lines = max(1, raw.count(b"\n"))
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding=encoding, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
     rows: list[list[str]] = []
     last_start, line_before = 1, 0
     try:
-        for row in reader:
-            if row and any(cell.strip() for cell in row):
-                rows.append(row)
-                last_start = line_before + 1
-            line_before = reader.line_num
-            if len(rows) % _PROGRESS_ROWS == 0 and rows:
-                state.raise_if_stopped()
-                state.progress(
-                    min(0.95, reader.line_num / total_lines), f"Reading {path.name}: {len(rows):,} rows"
-                )
+        with _collector_paused():  # 100k row lists would trigger a full collection mid-read
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    rows.append(
+                        [c.replace("\r\n", "\n").replace("\r", "\n") if "\r" in c else c for c in row]
+                    )
+                    last_start = line_before + 1
+                line_before = reader.line_num
+                if len(rows) % _PROGRESS_ROWS == 0 and rows:
+                    state.raise_if_stopped()
+                    state.progress(
+                        min(0.95, reader.line_num / total_lines), f"Reading {path.name}: {len(rows):,} rows"
+                    )
     except csv.Error as exc:
         raise DataError(
             f"{path.name} line {reader.line_num}: {exc}. Fix that line or export the file again."
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path.name} cannot be decoded as {encoding}: pick another encoding (e.g. utf-8, cp1252, utf-16)."
+        ) from exc
+    if rows and rows[0]:
+        rows[0][0] = rows[0][0].removeprefix("\ufeff")
     if not rows:
         raise DataError(f"{path.name} is empty: it has no header and no rows. Export the table again.")
-    if reader.line_num - last_start > 0 and text.count('"') % 2 == 1:
+    if reader.line_num - last_start > 0 and _decode(raw, encoding, path.name).count('"') % 2 == 1:
         raise DataError(
             f'{path.name} line {last_start}: a quote (") opens a field that is never closed, so the rest of the '
             "file would be read as one text. Close or remove that quote and try again."
@@ -233,12 +284,18 @@ def _read_delimited(path: Path, text: str, encoding: str, delimiter: str, state:
         )
     width = len(header)
     names = _clean_header(header, problems)
-    body = [r + [""] * (width - len(r)) if len(r) < width else r for r in body]
-    # Built in slices so a worker thread never holds the GIL long enough to freeze the window.
-    parts = [
-        pd.DataFrame(body[i : i + 20_000], columns=names, dtype=object) for i in range(0, len(body), 20_000)
-    ]
+    del rows
+    # Built, and the row lists freed, in slices: a worker thread then never holds the GIL long enough
+    # (one big C call, or freeing 100k lists at once) to freeze the window.
+    parts = []
+    while body:
+        chunk = [r + [""] * (width - len(r)) if len(r) < width else r for r in body[-_FRAME_ROWS:]]
+        del body[-_FRAME_ROWS:]
+        parts.append(pd.DataFrame(chunk, columns=names, dtype=object))
+        del chunk
+    parts.reverse()
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names, dtype=object)
+    del parts
     if frame.empty:
         problems.append("only a header row, no data rows")
     state.progress(1.0, f"Read {len(frame):,} rows from {path.name}")
