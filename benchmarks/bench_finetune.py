@@ -6,7 +6,8 @@
    accuracies (goal: within 1 point).
 2. Peak RSS of a MiniLM run on 10k rows (all rows read and tokenized, a few training steps; goal < 2 GB),
    measured in a fresh process.
-3. The longest event-loop stall of a Qt application while the run trains in a Worker and its events
+3. Precision `auto` against fp32 in our engine (auto = bf16 autocast where the CPU has native bf16).
+4. The longest event-loop stall of a Qt application while the run trains in a Worker and its events
    are relayed to the GUI thread as signals (goal < 50 ms).
 
     .venv/bin/python benchmarks/bench_finetune.py [--rows 800] [--epochs 1] [--skip-rss] [--skip-gui]
@@ -56,7 +57,7 @@ def write_reviews(path: Path, rows: int, seed: int = 0) -> Path:
     return path
 
 
-def engine_run(csv_path: Path, out: Path, args: argparse.Namespace) -> dict:
+def engine_run(csv_path: Path, out: Path, args: argparse.Namespace, precision: str = "fp32") -> dict:
     from lmstudio_app.core.data.labeled import prepare, split
     from lmstudio_app.core.data.table import read_table
     from lmstudio_app.core.finetune.job import fine_tune
@@ -71,13 +72,19 @@ def engine_run(csv_path: Path, out: Path, args: argparse.Namespace) -> dict:
         seed=args.seed,
         patience=0,
         device="cpu",
+        precision=precision,
         warmup_ratio=0.1,
         weight_decay=0.01,
         eval_steps=math.ceil(len(train) / args.batch_size),  # once per epoch, as the plain script
     )
     result = fine_tune(train, val, settings, out)
     m = result.metrics
-    return {"samples_per_s": len(train) * args.epochs / m["train_runtime_s"], "accuracy": m["eval_accuracy"]}
+    return {
+        "samples_per_s": len(train) * args.epochs / m["train_runtime_s"],
+        "accuracy": m["eval_accuracy"],
+        "macro_f1": m["eval_macro_f1"],
+        "precision": m["precision"],
+    }
 
 
 def plain_trainer_run(csv_path: Path, out: Path, args: argparse.Namespace) -> dict:
@@ -284,6 +291,7 @@ def main() -> None:
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--skip-gui", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-precision", action="store_true")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
@@ -325,6 +333,20 @@ def main() -> None:
                     f"{abs(o['accuracy'] - p['accuracy']) * 100:.1f} points, goal <= 1)"
                     for o, p in rounds[-1:]
                 )
+            )
+        if not args.skip_precision:
+            runs = []
+            for r in range(args.rounds):  # alternated, as above
+                order = ("auto", "fp32") if r % 2 == 0 else ("fp32", "auto")
+                got = {p: engine_run(csv_path, tmp / f"prec-{p}-{r}", args, precision=p) for p in order}
+                runs.append(got)
+            best = {p: max((g[p] for g in runs), key=lambda x: x["samples_per_s"]) for p in ("auto", "fp32")}
+            a, f = best["auto"], best["fp32"]
+            print(
+                f"precision: auto chose {a['precision']}: {a['samples_per_s']:.2f} samples/s against fp32 "
+                f"{f['samples_per_s']:.2f} = {a['samples_per_s'] / f['samples_per_s']:.2f}x (best of {args.rounds}); "
+                f"accuracy {a['accuracy'] * 100:.1f} % vs {f['accuracy'] * 100:.1f} %, macro-F1 "
+                f"{a['macro_f1']:.3f} vs {f['macro_f1']:.3f}"
             )
         if not args.skip_gui:
             idle = idle_stall()
