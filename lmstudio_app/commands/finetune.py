@@ -122,17 +122,9 @@ def _report(data: Any) -> None:
 def _max_length(args: argparse.Namespace, train: Any) -> int:
     if args.max_length is not None:
         return args.max_length
-    import transformers
+    from lmstudio_app.core.finetune.encode import measure_lengths
 
-    from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
-    from lmstudio_app.core.models.local import resolve_local
-    from lmstudio_app.core.models.quiet import quiet_transformers
-
-    with quiet_transformers():
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            resolve_local(args.model).path, local_files_only=True
-        )
-    length = suggest_max_length(token_lengths(tokenizer, train))
+    _, length = measure_lengths(args.model, train)
     _say(f"max length {length} tokens (covers the data's texts; --max-length to change)")
     return length
 

@@ -22,6 +22,20 @@ class TaskState:
     def __init__(self, on_progress: ProgressFn | None = None) -> None:
         self._on_progress = on_progress
         self._stop = threading.Event()
+        self._high = 0.0  # the furthest fraction a stage has reported
+
+    def stage(self, start: float, end: float) -> TaskState:
+        """This state as seen by one stage of a longer task: the stage's 0..1 maps to start..end of the
+        whole, and the whole never goes backwards (a retry or a new stage starting over stays put).
+        The stop flag is shared."""
+        child = TaskState(lambda f, m: self._staged(start + (end - start) * f if f >= 0 else f, m))
+        child._stop = self._stop
+        return child
+
+    def _staged(self, fraction: float, message: str) -> None:
+        if fraction >= 0:
+            fraction = self._high = max(fraction, self._high)
+        self.progress(fraction, message)
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in [0, 1] (or a negative fraction for 'busy, unknown length')."""

@@ -82,6 +82,8 @@ def test_fine_tune_writes_a_loadable_classifier_whose_confusion_matches_sklearn(
     assert [e["step"] for e in evals] == [3, 6]
     assert {"eval_loss", "eval_accuracy", "eval_macro_f1"} <= set(evals[0])
     assert progress[-1] == 1.0
+    known = [f for f in progress if f >= 0]  # tokenizing, training and saving: the bar never goes back
+    assert known == sorted(known) and known[0] == 0.0
 
     assert result.labels == ["neg", "pos"]
     assert result.model_dir == run_dir / "model"
@@ -307,3 +309,22 @@ def test_a_run_in_a_background_thread_yields_the_cpu_to_the_gui_thread(tmp_path,
     thread.join()
     assert seen["nice"] >= 10
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < 10  # the main thread is untouched
+
+
+def test_a_restored_best_checkpoint_is_reported_as_its_own_step(tmp_path, tiny_model):
+    """Early stopping keeps the best model: the run says which step it was and reports that step's figures."""
+    train, val = sentiment_data(tmp_path)
+    events: list[dict] = []
+    settings = tiny_settings(tiny_model("encoder"), learning_rate=0.5, eval_steps=1, max_steps=8, patience=2)
+    result = fine_tune(train, val, settings, tmp_path / "best", on_event=events.append)
+    evals = [e for e in events if e["type"] == "eval" and not e.get("final")]
+    best = min(evals, key=lambda e: e["eval_loss"])
+    last = evals[-1]["step"]
+    assert best["step"] < last, "the test needs a run that got worse after its best evaluation"
+    said = [e["message"] for e in events if e["type"] == "status" and e["message"].startswith("Restored")]
+    assert said == [
+        f"Restored the best model, from step {best['step']} (eval_loss {best['eval_loss']:.4f}); "
+        f"training went on to step {last} without improving"
+    ]
+    assert (result.metrics["global_step"], result.metrics["last_step"]) == (best["step"], last)
+    assert result.metrics["eval_loss"] == pytest.approx(best["eval_loss"], abs=1e-6)

@@ -74,6 +74,28 @@ def encode(
     return EncodedDataset(ids, types, labels), truncated
 
 
+def measure_lengths(spec: str, data: LabeledData, state: TaskState | None = None) -> tuple[list[int], int]:
+    """Token lengths of (a sample of) the data with the base model's tokenizer, and the suggested max length."""
+    import transformers
+
+    from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
+    from lmstudio_app.core.errors import ModelSourceError
+    from lmstudio_app.core.models.local import resolve_local
+    from lmstudio_app.core.models.quiet import quiet_transformers
+
+    source = resolve_local(spec)
+    ensure_state(state).raise_if_stopped()
+    with quiet_transformers():
+        try:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source.path, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelSourceError(
+                f"Could not read the tokenizer of {spec}: {str(exc).splitlines()[0]}"
+            ) from exc
+    lengths = token_lengths(tokenizer, data)
+    return lengths, suggest_max_length(lengths, cap=min(512, tokenizer.model_max_length or 512))
+
+
 def length_ordered_trainer() -> type:
     """A Trainer whose evaluation visits rows longest first (little padding; predictions map back to rows)."""
     from transformers import Trainer

@@ -155,7 +155,9 @@ def _step_of(checkpoint: Path) -> int:
     return int(checkpoint.name.rpartition("-")[2])
 
 
-def _train(job: Job, record: RunRecord, recorder: Recorder, state: TaskState, checkpoint: Path | None) -> Any:
+def _train(job: Job, record: RunRecord, recorder: Recorder, whole: TaskState, checkpoint: Path | None) -> Any:
+    """Preparing is the first 5 % of the progress bar, training up to 97 %, the final evaluation the rest."""
+    state = whole.stage(0.0, 0.05)
     state.progress(0.0, "Preparing")
     yield_to_the_gui_thread()
     preload_modules()
@@ -165,6 +167,7 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, state: TaskState, ch
     extra = job.prepare(ctx)
     recorder.say(job.settings.summary(device, precision, extra))
     state.raise_if_stopped()
+    ctx.state = whole.stage(0.05, 0.97)
     while True:
         trainer = bridge = None
         try:
@@ -194,7 +197,7 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, state: TaskState, ch
             f"Out of memory: retrying with batch size {ctx.settings.batch_size} and gradient accumulation "
             f"{ctx.settings.grad_accum} (same effective batch)"
         )
-        state.progress(-1.0, message)
+        ctx.state.progress(-1.0, message)
         recorder.emit(
             {
                 "type": "oom",
@@ -214,11 +217,12 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, state: TaskState, ch
     if trainer.args.load_best_model_at_end and best and _step_of(Path(best)) != last:
         step = _step_of(Path(best))
         recorder.say(
-            f"Restored the best model, from step {step} ({trainer.args.metric_for_best} "
+            f"Restored the best model, from step {step} ({trainer.args.metric_for_best_model} "
             f"{trainer.state.best_metric:.4f}); training went on to step {last} without improving"
         )
     outcome = Outcome(trainer, output, step, last, _mean_train_loss(recorder.history, output))
-    state.progress(0.97, "Evaluating")
+    ctx.state = whole.stage(0.97, 1.0)
+    ctx.state.progress(0.0, "Evaluating")
     result = job.finish(ctx, outcome)
     if recorder.main:
         for ckpt in record.checkpoints():  # a finished run needs no optimizer state

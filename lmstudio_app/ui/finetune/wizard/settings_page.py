@@ -28,7 +28,7 @@ from lmstudio_app.ui.widgets.length_histogram import LengthHistogram
 
 LEARNING_RATES = ["2e-5", "3e-5", "5e-5", "1e-4", "2e-4"]
 PRECISIONS = {
-    "Automatic (bf16/fp16 on a GPU that supports it, fp32 on CPU)": "auto",
+    "Automatic (bf16 where the GPU or CPU computes it natively, else fp16 on GPUs, fp32 on CPUs)": "auto",
     "float32": "fp32",
     "bfloat16": "bf16",
     "float16": "fp16",
@@ -38,20 +38,9 @@ ERROR_STYLE = "color: #c0392b;"
 
 def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
     """Token lengths of (a sample of) the data with the base model's tokenizer, and a suggested max length."""
-    from transformers import AutoTokenizer
+    from lmstudio_app.core.finetune.encode import measure_lengths
 
-    from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
-    from lmstudio_app.core.errors import ModelSourceError
-    from lmstudio_app.core.models.sources import resolve
-
-    source = resolve(spec, state=state)
-    state.raise_if_stopped()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source.path, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ModelSourceError(f"Could not read the tokenizer of {spec}: {str(exc).splitlines()[0]}") from exc
-    lengths = token_lengths(tokenizer, data)
-    return lengths, suggest_max_length(lengths, cap=min(512, tokenizer.model_max_length or 512))
+    return measure_lengths(spec, data, state)
 
 
 def _devices_job(*, state: Any) -> list:
