@@ -5,15 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmstudio_app.core.attention.extract import (
-    AttentionResult,
-    display_matrix,
-    eager_attention,
-    extract_attention,
-    head_statistics,
-    neuron_view,
-    rollout,
-)
+from lmstudio_app.core.attention.analysis import display_matrix, head_statistics, neuron_view, rollout
+from lmstudio_app.core.attention.extract import AttentionResult, eager_attention, extract_attention
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.registry import ModelRegistry
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 import transformers as T
 
-from lmstudio_app.core.attention.extract import extract_attention, neuron_view
+from lmstudio_app.core.attention.analysis import neuron_view
+from lmstudio_app.core.attention.extract import extract_attention
 from lmstudio_app.core.models.registry import LoadedModel
 
 SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}

@@ -12,7 +12,8 @@ from functools import cached_property
 
 import numpy as np
 
-from lmstudio_app.core.attention.extract import AttentionResult, display_matrix
+from lmstudio_app.core.attention.analysis import display_matrix
+from lmstudio_app.core.attention.extract import AttentionResult
 
 
 @dataclass(frozen=True)

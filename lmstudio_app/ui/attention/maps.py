@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from lmstudio_app.core.attention.extract import HeadStats
+from lmstudio_app.core.attention.analysis import HeadStats
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.attention.display import Display
 from lmstudio_app.ui.widgets.attention_grid import AttentionGrid

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
-from lmstudio_app.core.attention.extract import neuron_view
+from lmstudio_app.core.attention.analysis import neuron_view
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.attention.display import Display

@@ -14,14 +14,14 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from lmstudio_app.core.attention.extract import (
+from lmstudio_app.core.attention.analysis import (
     AttentionAnalysis,
-    AttentionResult,
     HeadStats,
     analyse,
     head_statistics,
     rollout,
 )
+from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention.bertviz_page import BertvizPage
