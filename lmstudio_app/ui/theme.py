@@ -63,3 +63,22 @@ def is_dark() -> bool:
     """Whether the applied theme is dark (for widgets that pick their own colours)."""
     app = QApplication.instance()
     return bool(app is not None and app.property("lmstudio_dark"))
+
+
+# Message text (errors, warnings, success) chosen to read on the light and on the dark window background.
+MESSAGE_COLOURS = {
+    False: {"error": "#b3261e", "warning": "#8a5a00", "ok": "#1e7e34"},
+    True: {"error": "#ff8a80", "warning": "#f2c94c", "ok": "#6fdc8c"},
+}
+
+
+def message_style(kind: str) -> str:
+    """A stylesheet for a status label showing an `error`, `warning` or `ok` message in this theme."""
+    return f"color: {MESSAGE_COLOURS[is_dark()][kind]};"
+
+
+def message_html(kind: str, text: object) -> str:
+    """Rich text of one message in its theme colour (the text is escaped)."""
+    import html
+
+    return f"<span style='{message_style(kind)}'>{html.escape(str(text))}</span>"

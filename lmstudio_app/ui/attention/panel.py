@@ -33,6 +33,7 @@ from lmstudio_app.ui.attention.neuron_page import NeuronPage
 from lmstudio_app.ui.attention.rollout_page import RolloutPage
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.theme import message_html
 
 TABS = ("Overview", "Head summary", "Rollout", "Neuron", "bertviz")
 NO_MODEL = "No model is loaded: load one in the Models tab (any BERT-like model works)."
@@ -197,9 +198,7 @@ class AttentionPanel(PanelBase, QWidget):
         worker = self._latest.submit(analyse, loaded, text, pair)
         worker.progress.connect(lambda _f, message: self.status.setText(message))
         worker.result.connect(self.set_result)
-        worker.error.connect(
-            lambda message, _tb: self.status.setText(f"<span style='color:#c0392b'>{message}</span>")
-        )
+        worker.error.connect(lambda message, _tb: self.status.setText(message_html("error", message)))
         self.status.setText(f"Running {loaded.name} with eager attention…")
         return worker.start()
 
@@ -325,7 +324,7 @@ class AttentionPanel(PanelBase, QWidget):
         try:
             self.export(kind, name)
         except (UserError, OSError) as exc:
-            self.status.setText(f"<span style='color:#c0392b'>{exc}</span>")
+            self.status.setText(message_html("error", exc))
             return
         self.status.setText(f"Saved {name}")
 

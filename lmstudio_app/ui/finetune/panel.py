@@ -24,8 +24,7 @@ from lmstudio_app.ui.finetune.runs_list import RunsList
 from lmstudio_app.ui.finetune.training_session import active_sessions
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
-
-ERROR_STYLE = "color: #c0392b;"
+from lmstudio_app.ui.theme import message_style
 
 
 def _load_result_job(run_dir: Path, *, state: Any) -> Any:
@@ -97,7 +96,7 @@ class RunDialog(QDialog):
         self.stack.setCurrentWidget(self.results_view)
 
     def _error(self, message: str) -> None:
-        self.message.setStyleSheet(ERROR_STYLE)
+        self.message.setStyleSheet(message_style("error"))
         self.message.setText(message)
 
     @property
@@ -202,7 +201,7 @@ class FineTunePanel(PanelBase, QWidget):
         return any(Path(s.run_dir) == Path(path) for s in active_sessions())
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.message.setStyleSheet(ERROR_STYLE if error else "")
+        self.message.setStyleSheet(message_style("error") if error else "")
         self.message.setText(text)
 
     # ---- actions -------------------------------------------------------------------------------------

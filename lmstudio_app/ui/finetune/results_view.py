@@ -31,10 +31,8 @@ from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.confusion_heatmap import ConfusionHeatmap
-
-ERROR_STYLE = "color: #c0392b;"
-OK_STYLE = "color: #1e8449;"
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -264,7 +262,7 @@ class ResultsView(QWidget):
         return worker.start()
 
     def _report(self, message: str, ok: bool = True) -> None:
-        self.status.setStyleSheet(OK_STYLE if ok else ERROR_STYLE)
+        self.status.setStyleSheet(message_style("ok" if ok else "error"))
         self.status.setText(message)
         self.action_finished.emit(message, ok)
 

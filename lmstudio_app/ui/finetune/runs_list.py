@@ -11,7 +11,13 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 COLUMNS = ["Name", "Status", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
 # mid tones: readable on the light and on the dark theme's table background
-STATUS_COLOURS = {"finished": "#2e9e57", "running": "#3a87d6", "cancelled": "#c88a12", "failed": "#d9534f"}
+STATUS_COLOURS = {
+    "finished": "#2e9e57",
+    "running": "#3a87d6",
+    "cancelled": "#c88a12",
+    "interrupted": "#c88a12",
+    "failed": "#d9534f",
+}
 
 
 def evaluated_metrics(run: Any) -> tuple[dict, str]:

@@ -19,9 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.ui.finetune.training_session import TrainingSession
+from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.loss_curves import LossCurves
-
-ERROR_STYLE = "color: #c0392b;"
 
 
 def format_duration(seconds: float) -> str:
@@ -179,7 +178,7 @@ class TrainView(QWidget):
         self.succeeded.emit(result)
 
     def _on_failed(self, message: str, details: str) -> None:
-        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setStyleSheet(message_style("error"))
         self.status.setText(f"Training failed: {message}")
         self.speed.setText(self._rate)
         self.append_log(f"Failed: {message}")

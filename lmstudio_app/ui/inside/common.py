@@ -27,12 +27,12 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.inside.outputs import Outputs
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.theme import message_html
 from lmstudio_app.ui.widgets.heatmap import Heatmap
 
 if TYPE_CHECKING:
     from lmstudio_app.ui.inside.panel import InsidePanel
 
-ERROR_STYLE = "<span style='color:#e74c3c'>{}</span>"
 HIGHLIGHT = (230, 85, 13)
 BAR = (49, 130, 189)
 
@@ -117,7 +117,7 @@ class InsideView(QWidget):
         self.shown.emit()
 
     def show_error(self, message: str) -> None:
-        self.note.setText(ERROR_STYLE.format(message))
+        self.note.setText(message_html("error", message))
 
     def cancel(self) -> None:
         self._latest.cancel()

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.inside.heads import Ablation, HeadContributions, ablate, head_contributions
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM
 from lmstudio_app.ui.inside.common import (
-    ERROR_STYLE,
     InsideView,
     compare_headers,
     compare_rows,
@@ -31,6 +30,7 @@ from lmstudio_app.ui.inside.common import (
     themed,
 )
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.theme import message_html
 from lmstudio_app.ui.widgets.heatmap import Heatmap
 
 
@@ -194,7 +194,7 @@ class HeadsView(InsideView):
             return
         worker = self._ablation_latest.submit(ablate, loaded, text, frozenset(self.off()), pair)
         worker.result.connect(self._ablation_ready)
-        worker.error.connect(lambda message, _tb: self.ablation_note.setText(ERROR_STYLE.format(message)))
+        worker.error.connect(lambda message, _tb: self.ablation_note.setText(message_html("error", message)))
         worker.start()
 
     def _ablation_ready(self, ablation: Ablation) -> None:

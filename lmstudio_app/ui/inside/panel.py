@@ -30,7 +30,7 @@ from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.jsonio import atomic_path, write_json
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.inside.common import ERROR_STYLE, InsideView, save_png, save_svg
+from lmstudio_app.ui.inside.common import InsideView, save_png, save_svg
 from lmstudio_app.ui.inside.heads_view import HeadsView
 from lmstudio_app.ui.inside.lens_view import LensView
 from lmstudio_app.ui.inside.objectives_view import ObjectivesView
@@ -38,6 +38,7 @@ from lmstudio_app.ui.inside.positions_view import PositionsView
 from lmstudio_app.ui.inside.steps_view import StepsView
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
+from lmstudio_app.ui.theme import message_html
 
 DEFAULT_TEXT = "The cat sat on the [MASK] because it was tired."
 HEAD_NAMES = {HEAD_MLM: "masked-LM", HEAD_NSP: "next-sentence", HEAD_CLS: "classifier"}
@@ -172,7 +173,7 @@ class InsidePanel(PanelBase, QWidget):
             fn, args, kwargs = view.job(loaded, text, pair)
         except UserError as exc:
             view.show_error(str(exc))
-            self.status.setText(ERROR_STYLE.format(exc))
+            self.status.setText(message_html("error", exc))
             return None
         worker = view.start(fn, *args, **kwargs)
         worker.progress.connect(lambda _f, message: self.status.setText(message))
@@ -190,7 +191,7 @@ class InsidePanel(PanelBase, QWidget):
 
     def _failed(self, view: InsideView, message: str) -> None:
         view.show_error(message)
-        self.status.setText(ERROR_STYLE.format(message))
+        self.status.setText(message_html("error", message))
 
     def _shown(self, view: InsideView) -> None:
         if view is self.current_view():
@@ -240,7 +241,7 @@ class InsidePanel(PanelBase, QWidget):
         try:
             self.export(kind, name)
         except (UserError, OSError) as exc:
-            self.status.setText(ERROR_STYLE.format(exc))
+            self.status.setText(message_html("error", exc))
             return
         self.status.setText(f"Saved {name}")
 

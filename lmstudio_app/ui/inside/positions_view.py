@@ -28,7 +28,6 @@ from lmstudio_app.core.inside.positions import (
 )
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM
 from lmstudio_app.ui.inside.common import (
-    ERROR_STYLE,
     InsideView,
     compare_headers,
     compare_rows,
@@ -38,6 +37,7 @@ from lmstudio_app.ui.inside.common import (
     themed,
 )
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.theme import message_html
 from lmstudio_app.ui.widgets.heatmap import Heatmap
 
 _POSITION_COLOURS = pg.colormap.get("viridis")
@@ -179,7 +179,7 @@ class PositionsView(InsideView):
             return
         worker = self._order_latest.submit(word_order, loaded, text, other, seed=self.seed)
         worker.result.connect(self._order_ready)
-        worker.error.connect(lambda message, _tb: self.order_note.setText(ERROR_STYLE.format(message)))
+        worker.error.connect(lambda message, _tb: self.order_note.setText(message_html("error", message)))
         worker.start()
 
     def _order_ready(self, order: WordOrder) -> None:

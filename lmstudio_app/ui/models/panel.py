@@ -42,6 +42,7 @@ from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
+from lmstudio_app.ui.theme import message_style
 
 COLUMNS = ["Name", "Architecture", "Parameters", "Memory", "Device", "Dtype", "Heads"]
 HUB_TASKS = {"fill-mask": "fill-mask", "text classification": "text-classification", "any task": ""}
@@ -216,7 +217,7 @@ class ModelPanel(PanelBase, QWidget):
         try:
             check_folder(Path(folder), trust_remote_code=self.trust_box.isChecked())
         except ModelSourceError as exc:
-            self.status.setStyleSheet("color: #c0392b;")
+            self.status.setStyleSheet(message_style("error"))
             self.status.setText(str(exc))
             return False
         self.status.setStyleSheet("")
@@ -315,7 +316,7 @@ class ModelPanel(PanelBase, QWidget):
     def _on_error(self, message: str, details: str) -> None:
         self._set_busy(False)
         self.progress.setValue(0)
-        self.status.setStyleSheet("color: #c0392b;")
+        self.status.setStyleSheet(message_style("error"))
         self.status.setText(message)
         if details:
             self.status.setToolTip(details)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLa
 
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.class_bars import ClassBars
 
 NO_PAIR = "(none: single texts)"
@@ -25,8 +26,6 @@ TEXT_NAMES = (
     "question",
 )
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "intent", "tag", "y")
-ERROR_STYLE = "color: #c0392b;"
-WARN_STYLE = "color: #b9770e;"
 
 
 def guess_columns(columns: list[str]) -> tuple[str, str]:
@@ -146,13 +145,13 @@ class ColumnsPage(QWizardPage):
         self._show_variants(data)
         self.chart.set_counts(dict(sorted(counts.items(), key=lambda kv: (-kv[1], label_sort_key(kv[0])))))
         warnings = [w for w in data.warnings if len(counts) >= 2 or not w.startswith("only one class")]
-        messages = [f"<span style='{WARN_STYLE}'>⚠ {html.escape(w)}</span>" for w in warnings]
+        messages = [f"<span style='{message_style('warning')}'>⚠ {html.escape(w)}</span>" for w in warnings]
         if len(counts) < 2:
             self.error = (
                 f"Only one class ({html.escape(next(iter(counts), ''))}) in '{html.escape(self.ctx.label_column)}': "
                 "a classifier needs at least two. Pick another label column or add examples of other classes."
             )
-            messages.insert(0, f"<span style='{ERROR_STYLE}'><b>{self.error}</b></span>")
+            messages.insert(0, f"<span style='{message_style('error')}'><b>{self.error}</b></span>")
         self.messages.setText("<br>".join(messages))
         self.completeChanged.emit()
 
@@ -175,7 +174,7 @@ class ColumnsPage(QWizardPage):
         self.error = message
         self.summary.setText("")
         self.chart.set_counts({})
-        self.messages.setText(f"<span style='{ERROR_STYLE}'><b>{html.escape(message)}</b></span>")
+        self.messages.setText(f"<span style='{message_style('error')}'><b>{html.escape(message)}</b></span>")
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802

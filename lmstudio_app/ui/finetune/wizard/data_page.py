@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.theme import message_style
 
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
 DELIMITERS = {"Comma ( , )": ",", "Semicolon ( ; )": ";", "Tab": "\t", "Pipe ( | )": "|"}
 FILE_FILTER = "Tables (*.csv *.tsv *.txt *.jsonl *.json *.xlsx);;All files (*)"
 PREVIEW_ROWS = 100
-ERROR_STYLE = "color: #c0392b;"
 
 
 def describe_delimiter(delimiter: str) -> str:
@@ -187,7 +187,7 @@ class DataPage(QWizardPage):
         lines = []
         if self.error:
             lines.append(
-                f"<span style='{ERROR_STYLE}'><b>Cannot use this file:</b> {html.escape(self.error)}</span>"
+                f"<span style='{message_style('error')}'><b>Cannot use this file:</b> {html.escape(self.error)}</span>"
             )
         lines += [f"• {html.escape(p)}" for p in problems]
         self.problems.setText("<br>".join(lines) if lines else "No problems found.")

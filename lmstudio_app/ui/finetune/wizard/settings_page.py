@@ -24,6 +24,7 @@ from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, 
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER, embedded_models
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.length_histogram import LengthHistogram
 
 LEARNING_RATES = ["2e-5", "3e-5", "5e-5", "1e-4", "2e-4"]
@@ -33,7 +34,6 @@ PRECISIONS = {
     "bfloat16": "bf16",
     "float16": "fp16",
 }
-ERROR_STYLE = "color: #c0392b;"
 
 
 def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
@@ -217,7 +217,7 @@ class SettingsPage(QWizardPage):
         self.measuring = False
         self.error = message
         self.length_note.setText("")
-        self.message.setText(f"<span style='{ERROR_STYLE}'><b>{html.escape(message)}</b></span>")
+        self.message.setText(f"<span style='{message_style('error')}'><b>{html.escape(message)}</b></span>")
         self.completeChanged.emit()
 
     def _max_length_changed(self, value: int) -> None:
@@ -255,7 +255,7 @@ class SettingsPage(QWizardPage):
         lr = self.learning_rate()
         if lr is None:
             self.message.setText(
-                f"<span style='{ERROR_STYLE}'><b>The learning rate must be a number between 0 and 1, "
+                f"<span style='{message_style('error')}'><b>The learning rate must be a number between 0 and 1, "
                 "e.g. 5e-5.</b></span>"
             )
             return False

@@ -26,10 +26,8 @@ from PySide6.QtWidgets import (
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.class_bars import ClassBars
-
-ERROR_STYLE = "color: #c0392b;"
-WARN_STYLE = "color: #b9770e;"
 
 
 def _split_job(ctx: WizardContext, fraction: float, seed: int, val_path: str | None, *, state: Any) -> tuple:
@@ -159,12 +157,12 @@ class SplitPage(QWizardPage):
         self.summary.setText(
             f"<b>{len(train.labels):,}</b> training and <b>{len(val.labels):,}</b> validation examples."
         )
-        lines = [f"<span style='{WARN_STYLE}'>⚠ {html.escape(w)}</span>" for w in warnings]
+        lines = [f"<span style='{message_style('warning')}'>⚠ {html.escape(w)}</span>" for w in warnings]
         if not train.labels or not val.labels:
             self.error = (
                 "Both the training and the validation split need examples: use more data or another fraction."
             )
-            lines.insert(0, f"<span style='{ERROR_STYLE}'><b>{self.error}</b></span>")
+            lines.insert(0, f"<span style='{message_style('error')}'><b>{self.error}</b></span>")
         self.messages.setText("<br>".join(lines))
         self.completeChanged.emit()
 
@@ -174,7 +172,7 @@ class SplitPage(QWizardPage):
         self.table.setRowCount(0)
         self.chart.set_series({})
         self.summary.setText("")
-        self.messages.setText(f"<span style='{ERROR_STYLE}'><b>{html.escape(message)}</b></span>")
+        self.messages.setText(f"<span style='{message_style('error')}'><b>{html.escape(message)}</b></span>")
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:  # noqa: N802
