@@ -9,7 +9,7 @@ from types import ModuleType
 
 from lmstudio_app import APP_NAME, __version__
 
-COMMANDS = ["models", "gui", "inspect_csv", "finetune", "predict", "attention", "fillmask"]
+COMMANDS = ["models", "gui", "inspect_csv", "finetune", "pretrain", "predict", "attention", "fillmask"]
 
 
 def _command_modules() -> list[ModuleType]:
@@ -19,7 +19,7 @@ def _command_modules() -> list[ModuleType]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
-        description="Explore BERT-like models: fill masks, see attention, fine-tune classifiers.",
+        description="Explore BERT-like models: fill masks, see attention, pre-train on your text, fine-tune classifiers.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

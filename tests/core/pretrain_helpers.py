@@ -6,7 +6,14 @@ import random
 from pathlib import Path
 
 # Each subject always goes with one place: the place is predictable from the subject, nothing else is.
-PAIRS = [("cat", "mat"), ("dog", "floor"), ("man", "car"), ("woman", "house"), ("boy", "bed"), ("girl", "chair")]
+PAIRS = [
+    ("cat", "mat"),
+    ("dog", "floor"),
+    ("man", "car"),
+    ("woman", "house"),
+    ("boy", "bed"),
+    ("girl", "chair"),
+]
 COLOURS = ["red", "blue", "green", "big", "small", "old", "new", "good", "bad", "happy", "sad"]
 
 

@@ -106,14 +106,18 @@ def read_text_file(path: Path, encoding: str = "") -> str:
     try:
         text = raw.decode(enc).removeprefix("\ufeff")
     except (UnicodeDecodeError, LookupError) as exc:
-        raise DataError(f"{path.name} cannot be decoded as {enc}: give another encoding (e.g. utf-8, cp1252).") from exc
+        raise DataError(
+            f"{path.name} cannot be decoded as {enc}: give another encoding (e.g. utf-8, cp1252)."
+        ) from exc
     if len(_CONTROL.findall(text[:65536])) > 8:
         raise DataError(f"{path.name} is not text (it contains binary data): give .txt or .md files.")
     return text
 
 
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line.strip()]
+    return [
+        line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line.strip()
+    ]
 
 
 def read_documents(source: TextSource, state: TaskState | None = None) -> tuple[list[list[str]], list[str]]:

@@ -54,7 +54,9 @@ class _Builder:
     def __init__(self, tokenizer: Any) -> None:
         self.cls, self.sep = tokenizer.cls_token_id, tokenizer.sep_token_id
 
-    def example(self, a: list[Sentence], b: list[Sentence] | None = None, label: int | None = None) -> Example:
+    def example(
+        self, a: list[Sentence], b: list[Sentence] | None = None, label: int | None = None
+    ) -> Example:
         ids, offsets, special, types = [self.cls], [(0, 0)], [1], [0]
         for segment, type_id in ((a, 0), (b, 1)):
             if segment is None:
@@ -158,7 +160,9 @@ def _random_document(rng: random.Random, docs: list[list[Sentence]], current: in
     return docs[d + (d >= current)]
 
 
-def build_examples(tokenizer: Any, docs: list[list[Sentence]], settings: PretrainSettings, seed: int) -> list[Example]:
+def build_examples(
+    tokenizer: Any, docs: list[list[Sentence]], settings: PretrainSettings, seed: int
+) -> list[Example]:
     examples = (
         nsp_pairs(tokenizer, docs, settings.max_length, seed)
         if settings.nsp
@@ -247,8 +251,13 @@ def fixed_masks(tokenizer: Any, examples: list[Example], settings: PretrainSetti
         batch = collator(chunk)
         for row, example in enumerate(chunk):
             n = len(example["input_ids"])
-            item = {"input_ids": batch["input_ids"][row, :n].tolist(), "labels": batch["labels"][row, :n].tolist()}
-            if all(label == -100 for label in item["labels"]):  # a short example the draw missed: mask its middle
+            item = {
+                "input_ids": batch["input_ids"][row, :n].tolist(),
+                "labels": batch["labels"][row, :n].tolist(),
+            }
+            if all(
+                label == -100 for label in item["labels"]
+            ):  # a short example the draw missed: mask its middle
                 middle = [i for i, special in enumerate(example["special_tokens_mask"]) if not special]
                 if middle:
                     i = middle[len(middle) // 2]

@@ -98,7 +98,10 @@ def predict_probes(model: Any, tokenizer: Any, probes: list[str], k: int = PROBE
             masks = []
             for row in probs:
                 p, ids = row.topk(k)
-                words = [w or f"#{i}" for w, i in zip(tokenizer.convert_ids_to_tokens(ids.tolist()), ids.tolist(), strict=True)]
+                words = [
+                    w or f"#{i}"
+                    for w, i in zip(tokenizer.convert_ids_to_tokens(ids.tolist()), ids.tolist(), strict=True)
+                ]
                 masks.append([[w, round(float(q), 4)] for w, q in zip(words, p.tolist(), strict=True)])
             out.append({"text": text, "masks": masks})
     model.train(was_training)

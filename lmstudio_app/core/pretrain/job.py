@@ -52,7 +52,9 @@ class PretrainJob:
 
     kind = KIND
 
-    def __init__(self, corpus: Corpus, source: TextSource, settings: PretrainSettings, model_dir: Path) -> None:
+    def __init__(
+        self, corpus: Corpus, source: TextSource, settings: PretrainSettings, model_dir: Path
+    ) -> None:
         self.corpus, self.source, self.settings = corpus, source, settings.copy()
         self.model_dir = Path(model_dir)
         self.plan: ModelPlan | None = None
@@ -69,7 +71,9 @@ class PretrainJob:
             raise DataError("The text is too short to train on and hold some out: give more lines.")
         unmasked = check_probes(self.settings.probes)
         if unmasked:
-            raise UserError(f"The probe sentence {unmasked[0]!r} has no [MASK]: put [MASK] where a word is missing.")
+            raise UserError(
+                f"The probe sentence {unmasked[0]!r} has no [MASK]: put [MASK] where a word is missing."
+            )
         source = resolve_local(self.settings.base_model)
         self.plan = plan_model(source.path, source.name, self.settings.nsp)
 
@@ -95,14 +99,22 @@ class PretrainJob:
         ctx.state.progress(0.0, "Loading the tokenizer")
         with quiet_transformers():
             try:
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(self.plan.path, local_files_only=True)
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    self.plan.path, local_files_only=True
+                )
                 config = transformers.AutoConfig.from_pretrained(self.plan.path, local_files_only=True)
             except (OSError, ValueError) as exc:
-                raise ModelSourceError(f"Could not load {self.plan.name}: {str(exc).splitlines()[0]}") from exc
+                raise ModelSourceError(
+                    f"Could not load {self.plan.name}: {str(exc).splitlines()[0]}"
+                ) from exc
         if self.tokenizer.mask_token_id is None:
-            raise UserError(f"The tokenizer of {self.plan.name} has no mask token: it cannot be pre-trained as a masked LM.")
+            raise UserError(
+                f"The tokenizer of {self.plan.name} has no mask token: it cannot be pre-trained as a masked LM."
+            )
         if not self.tokenizer.is_fast:
-            raise UserError(f"{self.plan.name} has no fast tokenizer (tokenizer.json): pick a model that ships one.")
+            raise UserError(
+                f"{self.plan.name} has no fast tokenizer (tokenizer.json): pick a model that ships one."
+            )
         settings = ctx.settings
         limit = getattr(config, "max_position_embeddings", None)
         if limit and settings.max_length > limit:
@@ -133,8 +145,13 @@ class PretrainJob:
         if ctx.checkpoint is None and not _before_event(ctx.recorder.history):
             ctx.state.progress(0.0, "Scoring the starting model on the held-out text")
             model.to(ctx.device)
-            before, probes = self.measure(model, ctx), predict_probes(model, self.tokenizer, ctx.settings.probes)
-            ctx.recorder.emit({"type": "eval", "step": 0, "epoch": 0.0, "before": True, **before, "probes": probes})
+            before, probes = (
+                self.measure(model, ctx),
+                predict_probes(model, self.tokenizer, ctx.settings.probes),
+            )
+            ctx.recorder.emit(
+                {"type": "eval", "step": 0, "epoch": 0.0, "before": True, **before, "probes": probes}
+            )
         return TrainerParts(
             model=model,
             train_dataset=self.train_examples,
@@ -167,7 +184,9 @@ class PretrainJob:
         }
         last = next((e for e in reversed(ctx.recorder.history) if e.get("type") == "eval"), {})
         if last.get("step") != outcome.step or abs(last.get("eval_loss", 0.0) - after["eval_loss"]) > 1e-6:
-            ctx.recorder.emit({"type": "eval", "step": outcome.step, "epoch": metrics["epoch"], "final": True, **after})
+            ctx.recorder.emit(
+                {"type": "eval", "step": outcome.step, "epoch": metrics["epoch"], "final": True, **after}
+            )
         result = PretrainResult(
             run_dir=ctx.record.path,
             model_dir=self.model_dir,
@@ -182,7 +201,8 @@ class PretrainJob:
         if ctx.recorder.main:
             self._save(ctx, outcome, result)
         ctx.state.progress(
-            1.0, f"Finished: held-out top-1 {after['eval_mlm_top1']:.3f}, perplexity {after['eval_perplexity']:.1f}"
+            1.0,
+            f"Finished: held-out top-1 {after['eval_mlm_top1']:.3f}, perplexity {after['eval_perplexity']:.1f}",
         )
         return result
 
@@ -241,7 +261,9 @@ def pretrain_trainer(job: PretrainJob, ctx: JobContext) -> type:
     class PretrainTrainer(Trainer):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.model_accepts_loss_kwargs = False  # our loss is a per-batch mean: divide it over accumulation
+            self.model_accepts_loss_kwargs = (
+                False  # our loss is a per-batch mean: divide it over accumulation
+            )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001, ANN202
             with autocast(ctx.device, ctx.precision):
@@ -278,11 +300,15 @@ def pretrain(
     return run_job(job, run_dir, state=state, on_event=on_event, resume=resume)
 
 
-def resume_run(run_dir: Path, *, state: TaskState | None = None, on_event: EventFn | None = None) -> PretrainResult:
+def resume_run(
+    run_dir: Path, *, state: TaskState | None = None, on_event: EventFn | None = None
+) -> PretrainResult:
     """Continue a cancelled or interrupted run from its newest checkpoint, reading its text again."""
     saved = RunRecord(Path(run_dir)).saved_settings()
     if saved.kind != KIND or not saved.job.get("text"):
-        raise UserError(f"{run_dir} is not a pre-training run with its text in settings.json: it cannot be resumed here.")
+        raise UserError(
+            f"{run_dir} is not a pre-training run with its text in settings.json: it cannot be resumed here."
+        )
     settings = PretrainSettings.from_dict(saved.settings)
     source = TextSource.from_dict(saved.job["text"])
     corpus = build_corpus(source, settings.held_out_fraction, settings.seed, state)
@@ -294,7 +320,9 @@ def load_result(run_dir: Path) -> PretrainResult:
     record = RunRecord(Path(run_dir))
     d = record.results()
     if not d:
-        raise UserError(f"{record.path.name} has no results yet: it has not finished (resume it or start it again).")
+        raise UserError(
+            f"{record.path.name} has no results yet: it has not finished (resume it or start it again)."
+        )
     return PretrainResult(
         run_dir=record.path,
         model_dir=Path(d.get("model_dir") or record.path / "model"),
@@ -305,4 +333,3 @@ def load_result(run_dir: Path) -> PretrainResult:
         notes=d.get("notes", []),
         history=record.history(),
     )
-

@@ -44,7 +44,9 @@ def plan_model(path: Path, name: str, nsp: bool) -> ModelPlan:
     try:
         config = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelSourceError(f"{name} has no readable config.json: pick a Hugging Face model folder.") from exc
+        raise ModelSourceError(
+            f"{name} has no readable config.json: pick a Hugging Face model folder."
+        ) from exc
     model_type = str(config.get("model_type", ""))
     _, heads = detect_heads(Path(path))
     has_mlm = HEAD_MLM in heads
@@ -76,7 +78,9 @@ def plan_model(path: Path, name: str, nsp: bool) -> ModelPlan:
             "(its transform layer starts untrained, so the first steps mostly train the head)."
         )
     if plan.new_nsp_head:
-        plan.notes.append(f"{name} has no next-sentence head: a new one is added (it starts at chance, 50 %).")
+        plan.notes.append(
+            f"{name} has no next-sentence head: a new one is added (it starts at chance, 50 %)."
+        )
     if has_nsp and not nsp:
         plan.notes.append("The next-sentence head is kept as it is (not trained: NSP is off).")
     return plan
@@ -94,17 +98,25 @@ def load_model(plan: ModelPlan) -> Any:
                 plan.path, local_files_only=True, use_safetensors=True, dtype="float32", **extra
             )
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelSourceError(f"Could not load {plan.name} for pre-training: {exc}".splitlines()[0]) from exc
-    if plan.new_head and model.get_output_embeddings() is not None:
-        if model.get_output_embeddings().weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
-            raise ModelSourceError(f"The new masked-LM head of {plan.name} could not be tied to its embeddings.")
+            raise ModelSourceError(
+                f"Could not load {plan.name} for pre-training: {exc}".splitlines()[0]
+            ) from exc
+    output = model.get_output_embeddings()
+    if (
+        plan.new_head
+        and output is not None
+        and output.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr()
+    ):
+        raise ModelSourceError(f"The new masked-LM head of {plan.name} could not be tied to its embeddings.")
     model.config.architectures = [type(model).__name__]
     return model
 
 
 def _accepted(model: Any, batch: dict[str, Any]) -> dict[str, Any]:
     names = inspect.signature(model.forward).parameters
-    return {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch and k in names}
+    return {
+        k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch and k in names
+    }
 
 
 def head_outputs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
@@ -116,14 +128,20 @@ def head_outputs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
         out = encoder(**_accepted(encoder, batch))
         logits = heads.predictions(out.last_hidden_state[chosen])
         pooled = out.pooler_output
-        nsp = heads.seq_relationship(pooled) if hasattr(heads, "seq_relationship") and pooled is not None else None
+        nsp = (
+            heads.seq_relationship(pooled)
+            if hasattr(heads, "seq_relationship") and pooled is not None
+            else None
+        )
         return logits, labels[chosen], nsp
     out = model(**_accepted(model, batch))
     logits = out.logits if getattr(out, "logits", None) is not None else out.prediction_logits
     return logits[chosen], labels[chosen], getattr(out, "seq_relationship_logits", None)
 
 
-def pretraining_loss(model: Any, batch: dict[str, Any], alpha: float, beta: float) -> tuple[Any, dict[str, float]]:
+def pretraining_loss(
+    model: Any, batch: dict[str, Any], alpha: float, beta: float
+) -> tuple[Any, dict[str, float]]:
     """α·(mean cross-entropy over the masked tokens) + β·(NSP cross-entropy), as BertForPreTraining sums them."""
     import torch.nn.functional as F
 

@@ -36,13 +36,21 @@ class PretrainSettings(TrainSettings):
     def check(self) -> None:
         super().check()
         if not 0 < self.mlm_probability < 1:
-            raise UserError(f"The masking probability must be between 0 and 1 (e.g. 0.15), not {self.mlm_probability}.")
+            raise UserError(
+                f"The masking probability must be between 0 and 1 (e.g. 0.15), not {self.mlm_probability}."
+            )
         if self.mask_replace < 0 or self.random_replace < 0 or self.mask_replace + self.random_replace > 1:
-            raise UserError("The [MASK] and random shares must be 0 or more and add up to at most 1 (e.g. 0.8 and 0.1).")
+            raise UserError(
+                "The [MASK] and random shares must be 0 or more and add up to at most 1 (e.g. 0.8 and 0.1)."
+            )
         if not 16 <= self.max_length <= 8192:
-            raise UserError(f"Max length {self.max_length} is out of range: use 16 to 512 for BERT-like models.")
+            raise UserError(
+                f"Max length {self.max_length} is out of range: use 16 to 512 for BERT-like models."
+            )
         if not 0.02 <= self.held_out_fraction <= 0.05:
-            raise UserError(f"Hold out 2 to 5 % of the text for evaluation, not {self.held_out_fraction:.0%}.")
+            raise UserError(
+                f"Hold out 2 to 5 % of the text for evaluation, not {self.held_out_fraction:.0%}."
+            )
         if self.alpha < 0 or self.beta < 0 or (self.alpha == 0 and (self.beta == 0 or not self.nsp)):
             raise UserError("The loss weights α and β must be 0 or more, and the loss must weigh something.")
 
