@@ -31,3 +31,22 @@ def regular_lines(n: int, seed: int = 0) -> list[str]:
 def write_corpus(path: Path, n: int = 300, seed: int = 0) -> Path:
     path.write_text("\n".join(regular_lines(n, seed)) + "\n", encoding="utf-8")
     return path
+
+
+def manual_lines(limit: int = 1500) -> list[str]:
+    """Prose lines of numpy's docstrings: a technical manual the embedded model never saw in training."""
+    import inspect
+
+    import numpy
+
+    lines: list[str] = []
+    seen: set[str] = set()
+    for name in sorted(dir(numpy)):
+        doc = inspect.getdoc(getattr(numpy, name, None)) or ""
+        for paragraph in doc.split("\n\n"):
+            text = " ".join(paragraph.split())
+            prose = text[:1].isupper() and text.endswith(".") and 40 <= len(text) <= 400
+            if prose and ">>>" not in text and "--" not in text and text not in seen:
+                seen.add(text)
+                lines.append(text)
+    return lines[:limit]

@@ -3,8 +3,8 @@
 Packing: consecutive sentences fill each sequence up to the max length ([SEP] between documents), so
 almost no compute goes to padding. NSP examples are BERT's: segment A, then its real next sentences
 (label 0) or, half of the time, sentences from elsewhere (label 1). Masking is transformers'
-DataCollatorForLanguageModeling on the global torch RNG (restored from a checkpoint, so a resumed run
-masks exactly as an uninterrupted one); the held-out set is masked once with its own seed, so every
+DataCollatorForLanguageModeling's, drawn in the training step from the global torch RNG (restored
+from a checkpoint, so a resumed run masks exactly as an uninterrupted one); the held-out set is masked once with its own seed, so every
 evaluation, before and after training, scores the same masked tokens.
 """
 
@@ -176,7 +176,7 @@ def build_examples(
 
 @dataclass
 class PretrainCollator:
-    """Pads a batch and masks it with transformers' DataCollatorForLanguageModeling.
+    """Pads batches; `mask` masks them with transformers' DataCollatorForLanguageModeling.
 
     Examples that already carry `labels` (the held-out set, masked once) are only padded.
     """
@@ -230,15 +230,28 @@ class PretrainCollator:
         return batch
 
     def __call__(self, examples: list[Example]) -> dict[str, Any]:
+        """Pad only: training batches are masked at the step itself (see `mask`)."""
         batch = self.pad(examples)
-        special = batch.pop("special_tokens_mask", None)
+        if "labels" in batch:
+            batch.pop("special_tokens_mask", None)
+            batch.pop("offset_mapping", None)
+        return batch
+
+    def mask(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Choose and replace the masked tokens of a padded batch (on the CPU, then back to its device).
+
+        Called inside the training step, not while loading: the data loader fetches a batch ahead, so
+        masks drawn there would come from a different point of the RNG stream after a resume.
+        """
+        special = batch.pop("special_tokens_mask")
         offsets = batch.pop("offset_mapping", None)
-        if "labels" not in batch:
-            if self.seed is not None and self.masker.generator is None:
-                self.masker.create_rng("pt")
-            batch["input_ids"], batch["labels"] = self.masker.torch_mask_tokens(
-                batch["input_ids"], special_tokens_mask=special, offset_mapping=offsets
-            )
+        ids = batch["input_ids"]
+        if self.seed is not None and self.masker.generator is None:
+            self.masker.create_rng("pt")
+        masked, labels = self.masker.torch_mask_tokens(
+            ids.cpu().clone(), special_tokens_mask=special.cpu(), offset_mapping=offsets
+        )
+        batch["input_ids"], batch["labels"] = masked.to(ids.device), labels.to(ids.device)
         return batch
 
 
@@ -248,7 +261,7 @@ def fixed_masks(tokenizer: Any, examples: list[Example], settings: PretrainSetti
     masked: list[Example] = []
     for i in range(0, len(examples), _MASK_CHUNK):
         chunk = examples[i : i + _MASK_CHUNK]
-        batch = collator(chunk)
+        batch = collator.mask(collator.pad(chunk))
         for row, example in enumerate(chunk):
             n = len(example["input_ids"])
             item = {

@@ -266,6 +266,8 @@ def pretrain_trainer(job: PretrainJob, ctx: JobContext) -> type:
             )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001, ANN202
+            if "labels" not in inputs:
+                inputs = job.collator.mask(inputs)
             with autocast(ctx.device, ctx.precision):
                 loss, _ = pretraining_loss(model, inputs, settings.alpha, beta)
             return (loss, None) if return_outputs else loss
