@@ -1,4 +1,4 @@
-"""The runs folder as a table: name, status, created, progress and scores; newest first."""
+"""The runs folder as a table: name, status, kind, created, progress and scores; newest first."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-COLUMNS = ["Name", "Status", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
+COLUMNS = ["Name", "Status", "Kind", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
+KINDS = {"finetune": "fine-tune", "pretrain": "pre-training"}
 STATUS_COLOURS = {"finished": "#1e8449", "running": "#2471a3", "cancelled": "#b9770e", "failed": "#c0392b"}
 
 
@@ -36,13 +37,15 @@ class RunsList(QTableWidget):
         self.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
             metrics = run.metrics or {}
+            accuracy = "eval_mlm_top1" if run.kind == "pretrain" else "eval_accuracy"  # masked-token top-1
             steps = f"{run.step} / {run.max_steps}" if run.max_steps else (str(run.step) if run.step else "")
             values = [
                 run.name,
                 run.status + (" (resumable)" if run.resumable else ""),
+                KINDS.get(run.kind, run.kind),
                 run.created,
                 steps,
-                f"{metrics['eval_accuracy']:.3f}" if "eval_accuracy" in metrics else "",
+                f"{metrics[accuracy]:.3f}" if accuracy in metrics else "",
                 f"{metrics['eval_macro_f1']:.3f}" if "eval_macro_f1" in metrics else "",
                 Path(str(run.settings.get("base_model", ""))).name,
             ]

@@ -1,4 +1,5 @@
-"""Training curves: loss per step on the left, validation loss / accuracy / macro-F1 on the right.
+"""Training curves: loss per step on the left, evaluation figures (by default validation loss / accuracy /
+macro-F1; a job kind can name its own) on the right.
 
 Feed it the training events (dicts of type "log" and "eval"); several runs can be overlaid to compare.
 """
@@ -33,10 +34,13 @@ def _plot(title: str, left: str) -> pg.PlotWidget:
 class LossCurves(QWidget):
     """Two plots fed by training events; `add_events` appends (cheap), `set_runs` overlays whole runs."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, metrics: tuple = METRICS, eval_title: str = "Validation"
+    ) -> None:
         super().__init__(parent)
+        self.metrics = metrics  # (event key, legend label, pen style) per curve on the right
         self.loss_plot = _plot("Training loss", "loss")
-        self.eval_plot = _plot("Validation", "value")
+        self.eval_plot = _plot(eval_title, "value")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 1)
@@ -67,7 +71,7 @@ class LossCurves(QWidget):
                 sy.append(loss if not sy else SMOOTHING * sy[-1] + (1 - SMOOTHING) * loss)
                 changed.update(("loss", "loss_smooth"))
             elif kind == "eval":
-                for key, _, _ in METRICS:
+                for key, _, _ in self.metrics:
                     if event.get(key) is not None:
                         xs, ys = series.setdefault(key, ([], []))
                         xs.append(float(event["step"]))
@@ -93,9 +97,9 @@ class LossCurves(QWidget):
                 plot, style = self.loss_plot, pg.QtCore.Qt.PenStyle.SolidLine
                 name = (run or "loss (smoothed)") if key == "loss_smooth" else None
             else:
-                _, label, style = next(m for m in METRICS if m[0] == key)
+                _, label, style = next(m for m in self.metrics if m[0] == key)
                 plot = self.eval_plot
-                colour_index = colour_index if run else [m[0] for m in METRICS].index(key)
+                colour_index = colour_index if run else [m[0] for m in self.metrics].index(key)
                 name = f"{run}: {label}" if run else label
             colour = pg.mkColor(RUN_COLOURS[colour_index % len(RUN_COLOURS)])
             if key == "loss":  # the raw per-step loss is noisy: drawn faint under its smoothed curve
