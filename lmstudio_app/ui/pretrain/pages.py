@@ -120,6 +120,7 @@ class TextPage(QWizardPage):
     def __init__(self, ctx: PretrainContext, parent: Any = None) -> None:
         super().__init__(parent)
         self.ctx, self.ready, self.busy = ctx, False, False
+        self.last_read: tuple | None = None
         self.setTitle("Text")
         self.setSubTitle(
             "The text to continue pre-training on: .txt/.md files, a folder of them, or a table column."
@@ -167,7 +168,10 @@ class TextPage(QWizardPage):
 
     def read(self) -> None:
         source = self.source()
-        self.ready, self.busy = False, True
+        key = (source, self.held_out.value())
+        if key == self.last_read and (self.busy or self.ready):
+            return  # focus leaving the box re-sends editingFinished: read only what changed
+        self.last_read, self.ready, self.busy = key, False, True
         self.completeChanged.emit()
         if not source.paths and not source.table:
             self.busy = False
@@ -212,7 +216,7 @@ class ModelPage(QWizardPage):
 
     def __init__(self, ctx: PretrainContext, parent: Any = None) -> None:
         super().__init__(parent)
-        self.ctx, self.plan, self.busy = ctx, None, False
+        self.ctx, self.plan, self.busy, self.checked = ctx, None, False, ""
         self.setTitle("Model")
         self.setSubTitle(
             "Any masked-LM (embedded, a folder, a hub id in your cache, a loaded model) or a BERT-like encoder."
@@ -245,10 +249,13 @@ class ModelPage(QWizardPage):
         return str(data) if data else text
 
     def check_model(self) -> None:
-        self.plan, self.busy = None, True
+        spec = self.model_spec()
+        if spec == self.checked and (self.busy or self.plan is not None):
+            return  # focus leaving the box re-sends editingFinished: check only what changed
+        self.checked, self.plan, self.busy = spec, None, True
         self.notes.setText("Checking the model…")
         self.completeChanged.emit()
-        worker = self.checker.submit(_plan_job, self.model_spec())
+        worker = self.checker.submit(_plan_job, spec)
         worker.result.connect(self._planned)
         worker.error.connect(lambda message, _d: self._failed(message))
         worker.start()
