@@ -90,7 +90,7 @@ def test_pretrain_wizard_end_to_end_and_in_the_runs_list(qtbot, tmp_path, tiny_m
     view = wizard.train_page.view
     qtbot.waitUntil(lambda: view.state == "finished", timeout=180_000)
     assert view.probe_table.rowCount() == 2 and view.probe_table.item(0, 1).text()
-    assert "Now (step 8)" == view.probe_table.horizontalHeaderItem(2).text()
+    assert view.probe_table.horizontalHeaderItem(2).text() == "Now (step 8)"
     assert "top-1" in view.figures.text() and "NSP" in view.figures.text()
     assert view.curves.points("eval_mlm_top5")[0] == [0.0, 4.0, 8.0]
     shoot(wizard, f"pretrain_train_{theme}.png")
