@@ -10,7 +10,17 @@ from types import ModuleType
 
 from lmstudio_app import APP_NAME, __version__
 
-COMMANDS = ["models", "gui", "inspect_csv", "finetune", "predict", "attention", "fillmask", "inside"]
+COMMANDS = [
+    "models",
+    "gui",
+    "inspect_csv",
+    "finetune",
+    "pretrain",
+    "predict",
+    "attention",
+    "fillmask",
+    "inside",
+]
 
 
 def _command_modules() -> list[ModuleType]:
@@ -20,7 +30,7 @@ def _command_modules() -> list[ModuleType]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
-        description="Explore BERT-like models: fill masks, see attention, fine-tune classifiers.",
+        description="Explore BERT-like models: fill masks, see attention, pre-train on your text, fine-tune classifiers.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from typing import Any
 
 from lmstudio_app.core.tasks import TaskState
@@ -30,6 +31,21 @@ def stderr_progress() -> TaskState:
     def show(fraction: float, message: str) -> None:
         if message != last["message"]:
             last["message"] = message
+            pct = f"{fraction * 100:3.0f}%" if fraction >= 0 else "  ..."
+            print(f"[{pct}] {message}", file=sys.stderr, flush=True)
+
+    return TaskState(show)
+
+
+def throttled_progress() -> TaskState:
+    """Progress on stderr: every new kind of message, training steps at most every 2 seconds."""
+    last = {"kind": None, "t": 0.0}
+
+    def show(fraction: float, message: str) -> None:
+        kind = message.split(" ", 1)[0]
+        now = time.monotonic()
+        if kind != last["kind"] or now - last["t"] >= 2.0 or fraction >= 1.0:
+            last.update(kind=kind, t=now)
             pct = f"{fraction * 100:3.0f}%" if fraction >= 0 else "  ..."
             print(f"[{pct}] {message}", file=sys.stderr, flush=True)
 

@@ -6,12 +6,11 @@ import argparse
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from lmstudio_app.commands._common import throttled_progress
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER
-from lmstudio_app.core.tasks import TaskState
 
 NAME = "finetune"
 HELP = "fine-tune a text classifier on a CSV/TSV/JSONL/XLSX file"
@@ -63,21 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _throttled_progress() -> TaskState:
-    """Progress on stderr: every new kind of message, training steps at most every 2 seconds."""
-    last = {"kind": None, "t": 0.0}
-
-    def show(fraction: float, message: str) -> None:
-        kind = message.split(" ", 1)[0]
-        now = time.monotonic()
-        if kind != last["kind"] or now - last["t"] >= 2.0 or fraction >= 1.0:
-            last.update(kind=kind, t=now)
-            pct = f"{fraction * 100:3.0f}%" if fraction >= 0 else "  ..."
-            _say(f"[{pct}] {message}")
-
-    return TaskState(show)
 
 
 def _on_event(event: dict) -> None:
@@ -139,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     RunRecord(out).check_start(args.resume)  # before reading any data: the answer does not depend on it
-    state = _throttled_progress()
+    state = throttled_progress()
     plan = DataPlan(
         _source(args.csv, args),
         _source(args.val_csv, args) if args.val_csv else None,

@@ -146,6 +146,7 @@ class FineTunePanel(PanelBase, QWidget):
         row = QHBoxLayout()
         for label, tip, slot in [
             ("New fine-tune…", "Train a text classifier on your own table, step by step", self.new_fine_tune),
+            ("New pre-training…", "Continue masked-LM pre-training on your own text", self.new_pretraining),
             (
                 "Open results",
                 "Scores, confusion matrix and exports of the selected finished run",
@@ -218,8 +219,20 @@ class FineTunePanel(PanelBase, QWidget):
         self.wizard.raise_()
         return self.wizard
 
+    def new_pretraining(self) -> Any:
+        from lmstudio_app.ui.pretrain.wizard import open_pretrain_wizard
+
+        return open_pretrain_wizard(self)
+
+    def fine_tune_from(self, model_dir: str) -> Any:
+        from lmstudio_app.ui.pretrain.wizard import fine_tune_from
+
+        return fine_tune_from(self, model_dir)
+
     def _dialog(self, run_dir: Path) -> RunDialog:
-        dialog = RunDialog(self.state, run_dir, self)
+        from lmstudio_app.ui.pretrain.wizard import dialog_for
+
+        dialog = dialog_for(run_dir, RunDialog)(self.state, run_dir, self)
         dialog.train_view.state_changed.connect(lambda _s: self.refresh())
         dialog.finished.connect(lambda _r, d=dialog: self.dialogs.remove(d) if not d.training else None)
         self.dialogs.append(dialog)

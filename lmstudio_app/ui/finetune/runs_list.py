@@ -1,4 +1,4 @@
-"""The runs folder as a table: name, status, created, progress and scores; newest first."""
+"""The runs folder as a table: name, status, kind, created, progress and scores; newest first."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-COLUMNS = ["Name", "Status", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
+COLUMNS = ["Name", "Status", "Kind", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
+KINDS = {"finetune": "fine-tune", "pretrain": "pre-training"}
 # mid tones: readable on the light and on the dark theme's table background
 STATUS_COLOURS = {
     "finished": "#2e9e57",
@@ -22,11 +23,11 @@ STATUS_COLOURS = {
 
 def evaluated_metrics(run: Any) -> tuple[dict, str]:
     """The run's final metrics, or for a run stopped early its last evaluation (and a note saying so)."""
-    from lmstudio_app.core.training.runs import read_history
+    from lmstudio_app.core.training.record import RunRecord
 
     if run.metrics:
         return run.metrics, ""
-    evals = [e for e in read_history(run.path) if e.get("type") == "eval"]
+    evals = [e for e in RunRecord(run.path).history() if e.get("type") == "eval"]
     if not evals:
         return {}, ""
     return evals[-1], f"evaluated at step {evals[-1].get('step')}, before the run was {run.status}"
@@ -55,13 +56,15 @@ class RunsList(QTableWidget):
         self.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
             metrics, note = evaluated_metrics(run)
+            accuracy = "eval_mlm_top1" if run.kind == "pretrain" else "eval_accuracy"  # masked-token top-1
             steps = f"{run.step} / {run.max_steps}" if run.max_steps else (str(run.step) if run.step else "")
             values = [
                 run.name,
                 run.status + (" (resumable)" if run.resumable else ""),
+                KINDS.get(run.kind, run.kind),
                 run.created,
                 steps,
-                f"{metrics['eval_accuracy']:.3f}" if "eval_accuracy" in metrics else "",
+                f"{metrics[accuracy]:.3f}" if accuracy in metrics else "",
                 f"{metrics['eval_macro_f1']:.3f}" if "eval_macro_f1" in metrics else "",
                 Path(str(run.settings.get("base_model", ""))).name,
             ]
@@ -72,7 +75,7 @@ class RunsList(QTableWidget):
                     item.setForeground(QColor(STATUS_COLOURS[run.status]))
                 if col == 1 and run.message:
                     item.setToolTip(run.message)
-                if col in (4, 5) and note:
+                if col in (5, 6) and note:
                     item.setToolTip(note)
                 self.setItem(row, col, item)
         for row, run in enumerate(self.runs):

@@ -1,4 +1,5 @@
-"""Training curves: loss per step on the left, validation loss / accuracy / macro-F1 on the right.
+"""Training curves: loss per step on the left, evaluation figures (by default validation loss / accuracy /
+macro-F1; a job kind can name its own) on the right.
 
 Feed it the training events (dicts of type "log" and "eval"); several runs can be overlaid to compare.
 Each plot's legend sits in a row of its own above the plot, so it never covers a curve (an accuracy of
@@ -59,10 +60,13 @@ class CurvePlot(pg.GraphicsLayoutWidget):
 class LossCurves(QWidget):
     """Two plots fed by training events; `add_events` appends (cheap), `set_runs` overlays whole runs."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, metrics: tuple = METRICS, eval_title: str = "Validation"
+    ) -> None:
         super().__init__(parent)
+        self.metrics = metrics  # (event key, legend label, pen style) per curve on the right
         self.loss_plot = CurvePlot("Training loss", "loss")
-        self.eval_plot = CurvePlot("Validation", "value")
+        self.eval_plot = CurvePlot(eval_title, "value")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 1)
@@ -98,7 +102,7 @@ class LossCurves(QWidget):
                 ys.append(float(event["loss"]))
                 changed.add("loss")
             elif kind == "eval":
-                for key, _, _ in METRICS:
+                for key, _, _ in self.metrics:
                     if event.get(key) is not None:
                         xs, ys = series.setdefault(key, ([], []))
                         xs.append(float(event["step"]))
@@ -123,11 +127,11 @@ class LossCurves(QWidget):
     def _pen(self, run: str, key: str, c: PlotColours) -> pg.QtGui.QPen:
         index = list(self.data).index(run) if run in self.data else 0
         if key not in ("loss", "loss_smooth") and not run:
-            index = [m[0] for m in METRICS].index(key)  # one run: one colour per metric
+            index = [m[0] for m in self.metrics].index(key)  # one run: one colour per metric
         colour = pg.mkColor(c.series[index % len(c.series)])
         if key == "loss":  # the raw per-step loss is noisy: drawn faint under its smoothed curve
             colour.setAlpha(80)
-        style = next((m[2] for m in METRICS if m[0] == key), Qt.PenStyle.SolidLine)
+        style = next((m[2] for m in self.metrics if m[0] == key), Qt.PenStyle.SolidLine)
         return pg.mkPen(colour, width=1 if key == "loss" else 2, style=style)
 
     def _curve(self, run: str, key: str) -> pg.PlotDataItem:
@@ -137,7 +141,7 @@ class LossCurves(QWidget):
                 widget = self.loss_plot
                 name = (run or "loss (smoothed)") if key == "loss_smooth" else None
             else:
-                label = next(m[1] for m in METRICS if m[0] == key)
+                label = next(m[1] for m in self.metrics if m[0] == key)
                 widget = self.eval_plot
                 name = f"{run}: {label}" if run else label
             pen = self._pen(run, key, colours())

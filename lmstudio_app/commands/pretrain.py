@@ -1,0 +1,167 @@
+"""`lmstudio-app pretrain`: continue masked-LM (+ NSP) pre-training on your own text; writes a loadable HF folder."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from lmstudio_app.commands._common import throttled_progress
+from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
+
+NAME = "pretrain"
+HELP = "continue masked-LM (+ next-sentence) pre-training of a model on your own text"
+FIGURES = (
+    ("eval_mlm_top1", "top-1", "{:.1%}"),
+    ("eval_mlm_top5", "top-5", "{:.1%}"),
+    ("eval_perplexity", "perplexity", "{:.2f}"),
+    ("eval_nsp_accuracy", "NSP accuracy", "{:.1%}"),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    text = parser.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", nargs="+", metavar="FILE_OR_DIR", help=".txt/.md files or folders of them")
+    text.add_argument("--csv", help="a table (CSV, TSV, JSONL or XLSX) whose --text-column holds the text")
+    parser.add_argument("--text-column", help="the table's column with the text (with --csv)")
+    parser.add_argument(
+        "-m",
+        "--model",
+        default=DEFAULT_MASKED_LM,
+        help=f"the model to continue (default: {DEFAULT_MASKED_LM})",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, help="the folder to write (model, metrics.json, checkpoints)"
+    )
+    parser.add_argument(
+        "--mlm-probability", type=float, default=0.15, help="share of tokens masked (default 0.15)"
+    )
+    parser.add_argument("--whole-words", action="store_true", help="mask whole words (all their pieces)")
+    parser.add_argument(
+        "--nsp", action="store_true", help="also train next-sentence prediction (BERT models)"
+    )
+    parser.add_argument("--alpha", type=float, default=1.0, help="weight of the masked-LM loss (default 1)")
+    parser.add_argument(
+        "--beta", type=float, default=1.0, help="weight of the next-sentence loss (default 1)"
+    )
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--max-steps", type=int, default=-1, help="train this many optimizer steps")
+    length.add_argument("--epochs", type=float, default=1.0, help="passes over the text (default 1)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--max-length", type=int, default=128, help="tokens per packed sequence (default 128)"
+    )
+    parser.add_argument("--warmup-ratio", type=float, default=0.06)
+    parser.add_argument(
+        "--eval-steps", type=int, default=0, help="evaluate every N steps (default: 3 times a run)"
+    )
+    parser.add_argument("--held-out", type=float, default=0.03, help="share of lines held out (0.02-0.05)")
+    parser.add_argument(
+        "--probe", action="append", default=[], help="a sentence with [MASK] to watch (repeatable)"
+    )
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--encoding", help="the text's encoding (default: detected)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in -o DIR from its last checkpoint"
+    )
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def figures(metrics: dict) -> str:
+    return ", ".join(fmt.format(metrics[key]) + f" {label}" for key, label, fmt in FIGURES if key in metrics)
+
+
+def _on_event(event: dict) -> None:
+    kind = event.get("type")
+    if kind == "eval":
+        what = "before training" if event.get("before") else f"step {event['step']}"
+        _say(f"held-out {what}: {figures(event)}")
+    elif kind == "probes":
+        from lmstudio_app.core.pretrain.evaluate import top_words
+
+        for probe in event["probes"]:
+            _say(f"  {probe['text']} -> {top_words(probe)}")
+    elif kind in ("oom", "status"):
+        _say(event["message"])
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    from lmstudio_app.core.pretrain.settings import PretrainSettings
+
+    return PretrainSettings(
+        base_model=args.model,
+        mlm_probability=args.mlm_probability,
+        whole_words=args.whole_words,
+        nsp=args.nsp,
+        alpha=args.alpha,
+        beta=args.beta,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.lr,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        warmup_ratio=args.warmup_ratio,
+        eval_steps=args.eval_steps,
+        held_out_fraction=args.held_out,
+        probes=list(args.probe),
+        precision=args.precision,
+        device=args.device,
+        seed=args.seed,
+        name=Path(args.output).name,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.pretrain.corpus import TextSource, build_corpus
+    from lmstudio_app.core.pretrain.job import pretrain
+    from lmstudio_app.core.tasks import Cancelled
+    from lmstudio_app.core.training.record import RunRecord
+
+    if args.csv and not args.text_column:
+        raise UserError("--csv needs --text-column: name the column that holds the text.")
+    out = Path(args.output)
+    RunRecord(out).check_start(args.resume)
+    settings = settings_from(args)
+    settings.check()
+    source = TextSource(
+        paths=list(args.text or []),
+        table=args.csv or "",
+        column=args.text_column or "",
+        encoding=args.encoding or "",
+    )
+    state = throttled_progress()
+    corpus = build_corpus(source, settings.held_out_fraction, settings.seed, state)
+    for problem in corpus.problems:
+        _say(problem)
+    _say(corpus.summary())
+
+    def first_interrupt(signum: int, frame: Any) -> None:
+        _say("stopping after this step and saving a checkpoint (Ctrl+C again to abort at once)")
+        state.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, first_interrupt) if main_thread else None
+    try:
+        result = pretrain(
+            corpus, source, settings, out, state=state, on_event=_on_event, resume=args.resume, model_dir=out
+        )
+    except Cancelled as exc:
+        _say(f"{exc}; continue with the same command plus --resume")
+        return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    print(f"held-out before: {figures(result.before)}")
+    print(f"held-out after:  {figures(result.metrics)}; model saved to {out}")
+    return 0
