@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pretrain_helpers import write_corpus
 
-sys.path.insert(0, str(Path(__file__).parent / "core"))
-from pretrain_helpers import write_corpus  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -3,15 +3,12 @@ results, then the run in the Fine-tune tab's list with its kind, and "Fine-tune 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from pretrain_helpers import write_corpus
 from PySide6.QtCore import Qt
 from wizard_helpers import click_next, stop_training_at_teardown  # noqa: F401 (a fixture)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from pretrain_helpers import write_corpus  # noqa: E402
 
 from lmstudio_app.ui.app_state import AppState  # noqa: E402
 from lmstudio_app.ui.finetune.panel import FineTunePanel  # noqa: E402
