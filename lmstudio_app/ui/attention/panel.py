@@ -43,6 +43,7 @@ from lmstudio_app.core.attention.extract import (
     rollout,
 )
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.jsonio import write_text
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
@@ -575,9 +576,9 @@ class AttentionPanel(PanelBase, QWidget):
                     f"bertviz cannot draw {self.view.n_tokens} tokens: choose at most {BERTVIZ_MAX_TOKENS} "
                     "with the token range, then export again."
                 )
-            path.write_text(bertviz_html(self.view), encoding="utf-8")
+            write_text(path, bertviz_html(self.view))
         elif kind == "json":
-            path.write_text(json.dumps(self.result.to_json(), ensure_ascii=False), encoding="utf-8")
+            write_text(path, json.dumps(self.result.to_json(), ensure_ascii=False))
         else:
             raise UserError(f"Unknown export format {kind!r}: use png, svg, html or json.")
         return path

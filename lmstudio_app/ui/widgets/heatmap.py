@@ -11,9 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
+
+from lmstudio_app.core.jsonio import OutputError, write_bytes
 
 # 256 x 3 uint8 lookup tables: white -> deep blue for weights, blue -> white -> red for signed values.
 _BLUES = pg.ColorMap([0.0, 0.35, 1.0], [(255, 255, 255), (107, 174, 214), (8, 48, 107)])
@@ -85,20 +87,33 @@ def render_image(widget: QWidget, size: QSize | None = None) -> QImage:
     return image
 
 
+def png_bytes(image: QImage) -> bytes:
+    """`image` encoded as PNG in memory, so that the file itself is written atomically (core/jsonio)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OutputError(f"cannot encode a {image.width()}x{image.height()} image as PNG")
+    return bytes(data.data())
+
+
 def export_png(widget: QWidget, path: Path | str, size: QSize | None = None) -> QImage:
+    """Write the widget as a PNG; an unwritable path raises OutputError, a good old file stays intact."""
     image = render_image(widget, size)
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    write_bytes(path, png_bytes(image))
     return image
 
 
-def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> None:
-    """Vector export: axes and text stay sharp; the heat cells themselves are embedded as an image."""
+def svg_bytes(widget: QWidget, title: str = "attention") -> bytes:
+    """Vector drawing of the widget: axes and text stay sharp; heat cells are embedded as an image."""
     from PySide6.QtSvg import QSvgGenerator
 
     QApplication.processEvents()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     generator = QSvgGenerator()
-    generator.setFileName(str(path))
+    generator.setOutputDevice(buffer)
     generator.setSize(widget.size())
     generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
     generator.setTitle(title)
@@ -106,6 +121,12 @@ def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> N
     painter = QPainter(generator)
     widget.render(painter)
     painter.end()
+    return bytes(data.data())
+
+
+def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> None:
+    """Write the widget as SVG, atomically (see svg_bytes)."""
+    write_bytes(path, svg_bytes(widget, title))
 
 
 class Heatmap(pg.GraphicsLayoutWidget):
