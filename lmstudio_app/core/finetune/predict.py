@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +103,12 @@ def predict_texts(
 
 @dataclass
 class TablePrediction:
-    """What predict_csv wrote: every input row, the ones with an empty text left without a label."""
+    """What predict_csv wrote: every input row, the ones with an empty text left without a label, and
+    what reading the table noticed (e.g. rows with every cell empty, which are not rows of the output)."""
 
     rows: int
     skipped_empty: int
+    problems: list[str] = field(default_factory=list)
 
 
 def predict_csv(
@@ -151,4 +153,4 @@ def predict_csv(
     frame["note"] = notes
     with atomic_path(csv_out) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8")
-    return TablePrediction(rows=len(frame), skipped_empty=len(texts) - len(rows))
+    return TablePrediction(len(frame), len(texts) - len(rows), list(table.problems))
