@@ -54,11 +54,12 @@ def _check_default_model(spec: str) -> None:
 
 
 def _is_masked_lm(path: object) -> bool:
+    from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.models.registry import HEAD_MLM, detect_heads
 
     try:
         return HEAD_MLM in detect_heads(path)[1]  # type: ignore[arg-type]
-    except (OSError, ValueError):
+    except (OSError, ValueError, UserError):  # a damaged cached model is simply not offered
         return False
 
 

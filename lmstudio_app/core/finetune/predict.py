@@ -12,6 +12,7 @@ from lmstudio_app.core.errors import ModelSourceError, UserError
 from lmstudio_app.core.finetune.settings import FINETUNE_FILE
 from lmstudio_app.core.jsonio import atomic_path, read_json
 from lmstudio_app.core.models.quiet import quiet_transformers
+from lmstudio_app.core.models.sources import check_folder
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 _cache_lock = threading.Lock()
@@ -34,6 +35,7 @@ def load_classifier(model_dir: Path, device: str) -> tuple[Any, Any, int]:
         raise ModelSourceError(
             f"{model_dir} is not a text classifier (no classification head): fine-tune it first."
         )
+    check_folder(model_dir)  # pickle-only, damaged weights or no tokenizer: one line that says what to do
     key = (str(model_dir.resolve()), device)
     stamp = config_file.stat().st_mtime
     with _cache_lock:
