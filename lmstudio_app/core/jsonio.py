@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,7 +27,10 @@ class OutputError(UserError):
 
 def cannot_write(path: Path | str, exc: BaseException) -> OutputError:
     if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
-        reason = str(exc.args[0][0][-1])  # copytree collects (src, dst, why) per file: say the first why
+        # copytree collects (src, dst, "[Errno N] reason: 'src' -> 'dst'") per file: the first reason
+        why = str(exc.args[0][0][-1])
+        match = re.match(r"\[Errno \d+\] ([^:]+)", why)
+        reason = match[1] if match else why
     else:
         reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0] or type(exc).__name__
     return OutputError(f"cannot write {path}: {reason}")
