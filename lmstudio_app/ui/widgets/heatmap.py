@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QImage, QPainter
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
 from lmstudio_app.core.jsonio import OutputError, write_bytes
 
@@ -119,7 +119,10 @@ def svg_bytes(widget: QWidget, title: str = "attention") -> bytes:
     generator.setTitle(title)
     generator.setResolution(widget.logicalDpiX())  # else text and lines use 90 dpi and the image does not
     painter = QPainter(generator)
-    widget.render(painter)
+    if isinstance(widget, QGraphicsView):
+        widget.render(painter)  # the scene: pyqtgraph's plots, axes included
+    else:
+        widget.render(painter, QPoint())  # a plain widget and its children (the Inside views)
     painter.end()
     return bytes(data.data())
 
