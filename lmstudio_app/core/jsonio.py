@@ -9,6 +9,7 @@ target is either the old good file or the new complete one. I/O errors become on
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -44,7 +45,7 @@ def disk_refusal(exc: BaseException, path: Path | str) -> OutputError | None:
     """
     if isinstance(exc, OutputError):
         return exc
-    if isinstance(exc, OSError) and exc.errno is not None:
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
         return cannot_write(getattr(exc, "filename", None) or path, exc)
     text = str(exc)
     for needle, reason in _WRAPPED_WRITE_ERRORS:
@@ -53,10 +54,11 @@ def disk_refusal(exc: BaseException, path: Path | str) -> OutputError | None:
     return None
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 _WRAPPED_WRITE_ERRORS = (
-    ("No space left on device", os.strerror(28)),
-    ("StorageFull", os.strerror(28)),
-    ("Read-only file system", os.strerror(30)),
+    ("No space left on device", os.strerror(errno.ENOSPC)),
+    ("StorageFull", os.strerror(errno.ENOSPC)),
+    ("Read-only file system", os.strerror(errno.EROFS)),
     ("file write failed", "file write failed (is the disk full?)"),
 )
 
