@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 from types import ModuleType
+from typing import NoReturn
 
 from lmstudio_app import APP_NAME, __version__
 
@@ -27,8 +28,16 @@ def _command_modules() -> list[ModuleType]:
     return [importlib.import_module(f"lmstudio_app.commands.{name}") for name in COMMANDS]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors (a bad number, a missing option) on one line, like every other error; subcommand
+    parsers are of this class too (argparse makes them with the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{APP_NAME}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=APP_NAME,
         description="Explore BERT-like models: fill masks, see attention, pre-train on your text, fine-tune classifiers.",
     )
@@ -74,6 +83,12 @@ def _run(argv: list[str]) -> int:
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"{APP_NAME}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except OSError as exc:  # an I/O error that no core function put into words: still one line
+        where = f"cannot use {exc.filename}: " if exc.filename else ""
+        print(f"{APP_NAME}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{APP_NAME}: interrupted", file=sys.stderr)

@@ -4,11 +4,54 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from lmstudio_app.core.tasks import TaskState
+
+MAX_SEED = 2**32 - 1  # numpy's generators take seeds below 2**32
+
+
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [minimum, maximum]; anything else is refused in one line
+    before a model or a table is read."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f"of at least {minimum}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: use a whole number {bounds}")
+        return value
+
+    return parse
+
+
+def real_number(
+    low: float, high: float | None = None, *, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], float]:
+    """An argparse type: a finite number in the interval from `low` to `high` (each end included unless
+    marked open); anything else (nan, inf, out of range) is refused in one line."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        below = value <= low if low_open else value < low
+        above = high is not None and (value >= high if high_open else value > high)
+        if not math.isfinite(value) or below or above:
+            left = f"more than {low:g}" if low_open else f"at least {low:g}"
+            right = "" if high is None else f" and {'less than' if high_open else 'at most'} {high:g}"
+            raise argparse.ArgumentTypeError(f"{text.strip()} is out of range: use a number {left}{right}")
+        return value
+
+    return parse
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, default: str | None, what: str = "model") -> None:

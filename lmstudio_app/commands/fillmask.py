@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from lmstudio_app.commands._common import add_model_arguments, print_json
+from lmstudio_app.commands._common import add_model_arguments, print_json, whole_number
 
 NAME = "fill-mask"
 HELP = "predict the [MASK] words of a sentence"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from lmstudio_app.core.fillmask.predict import MAX_TOP_K
     from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 
     add_model_arguments(parser, DEFAULT_MASKED_LM, "masked-LM model")
-    parser.add_argument("-k", "--top-k", type=int, default=5, help="candidates per mask (default: 5)")
+    parser.add_argument(
+        "-k", "--top-k", type=whole_number(1, MAX_TOP_K), default=5, help="candidates per mask (default: 5)"
+    )
     parser.add_argument(
         "--mode",
         choices=["independent", "joint"],
@@ -51,11 +54,12 @@ def _check_default_model(spec: str) -> None:
 
 
 def _is_masked_lm(path: object) -> bool:
+    from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.models.registry import HEAD_MLM, detect_heads
 
     try:
         return HEAD_MLM in detect_heads(path)[1]  # type: ignore[arg-type]
-    except (OSError, ValueError):
+    except (OSError, ValueError, UserError):  # a damaged cached model is simply not offered
         return False
 
 

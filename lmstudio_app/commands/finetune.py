@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from lmstudio_app.commands._common import throttled_progress
+from lmstudio_app.commands._common import MAX_SEED, real_number, throttled_progress, whole_number
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 
 NAME = "finetune"
@@ -29,16 +29,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     val = parser.add_mutually_exclusive_group()
     val.add_argument(
-        "--val-split", type=float, default=0.2, help="validation fraction, stratified (default 0.2)"
+        "--val-split",
+        type=real_number(0, 1, low_open=True, high_open=True),
+        default=0.2,
+        help="validation fraction, stratified (default 0.2)",
     )
     val.add_argument("--val-csv", help="a separate validation table (same columns)")
-    parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--epochs", type=real_number(0, low_open=True), default=3.0)
     parser.add_argument(
-        "--max-length", type=int, help="max tokens per text (default: 95th percentile of the data)"
+        "--lr",
+        type=real_number(0, 1, low_open=True, high_open=True),
+        default=1e-4,
+        help="learning rate (default 1e-4)",
     )
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--batch-size", type=whole_number(1), default=16)
+    parser.add_argument(
+        "--max-length",
+        type=whole_number(8, 8192),
+        help="max tokens per text (default: 95th percentile of the data)",
+    )
+    parser.add_argument("--seed", type=whole_number(0, MAX_SEED), default=42)
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in -o DIR from its last checkpoint"
     )
@@ -47,13 +57,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep labels that differ only in case or spaces apart",
     )
-    parser.add_argument("--warmup-ratio", type=float, default=0.1)
-    parser.add_argument("--weight-decay", type=float, default=0.01)
+    parser.add_argument("--warmup-ratio", type=real_number(0, 1, high_open=True), default=0.1)
+    parser.add_argument("--weight-decay", type=real_number(0), default=0.01)
     parser.add_argument(
-        "--patience", type=int, default=3, help="early-stopping patience in evaluations (0: off)"
+        "--patience", type=whole_number(0), default=3, help="early-stopping patience in evaluations (0: off)"
     )
-    parser.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps")
-    parser.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (quick tries)")
+    parser.add_argument("--grad-accum", type=whole_number(1), default=1, help="gradient accumulation steps")
+    parser.add_argument(
+        "--max-steps", type=whole_number(1), default=-1, help="stop after this many steps (quick tries)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--encoding", help="the table's encoding (default: detected)")

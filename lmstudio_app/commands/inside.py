@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from lmstudio_app.commands._common import (
+    MAX_SEED,
     add_model_arguments,
     load_model_from_args,
     print_json,
+    real_number,
     stderr_progress,
+    whole_number,
 )
 from lmstudio_app.core.errors import UserError
 
@@ -21,32 +24,47 @@ HELP = "inside the encoder: self-attention step by step, layer lens, positions, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from lmstudio_app.core.inside.lens import MAX_TOP_K as LENS_TOP_K
     from lmstudio_app.core.models.sources import DEFAULT_ENCODER, DEFAULT_MASKED_LM
 
     sub = parser.add_subparsers(dest="view", metavar="VIEW", required=True)
     steps = sub.add_parser("steps", help="one layer's self-attention, step by step, for one head and token")
     add_model_arguments(steps, DEFAULT_ENCODER)
-    steps.add_argument("--layer", type=int, default=0, help="layer, from 0 (default: 0)")
-    steps.add_argument("--head", type=int, default=0, help="head, from 0 (default: 0)")
-    steps.add_argument("--token", type=int, default=0, help="query token index, [CLS] = 0 (default: 0)")
+    steps.add_argument("--layer", type=whole_number(0), default=0, help="layer, from 0 (default: 0)")
+    steps.add_argument("--head", type=whole_number(0), default=0, help="head, from 0 (default: 0)")
+    steps.add_argument(
+        "--token", type=whole_number(0), default=0, help="query token index, [CLS] = 0 (default: 0)"
+    )
     steps.add_argument("--pair", metavar="TEXT_B", help="a second sentence")
 
     lens = sub.add_parser("lens", help="the masked-LM head applied after every layer at a mask")
     add_model_arguments(lens, DEFAULT_MASKED_LM, "masked-LM model")
-    lens.add_argument("-k", "--top-k", type=int, default=5, help="final top words followed (default: 5)")
-    lens.add_argument("--mask", type=int, default=0, help="which mask, from 0 in text order (default: 0)")
+    lens.add_argument(
+        "-k",
+        "--top-k",
+        type=whole_number(1, LENS_TOP_K),
+        default=5,
+        help="final top words followed (default: 5)",
+    )
+    lens.add_argument(
+        "--mask", type=whole_number(0), default=0, help="which mask, from 0 in text order (default: 0)"
+    )
 
     positions = sub.add_parser("positions", help="position embeddings beside the sine/cosine encoding")
     add_model_arguments(positions, DEFAULT_ENCODER)
-    positions.add_argument("-n", "--positions", type=int, default=128, help="positions shown (default: 128)")
+    positions.add_argument(
+        "-n", "--positions", type=whole_number(2), default=128, help="positions shown (default: 128)"
+    )
     positions.add_argument("-o", "--output", required=True, help="output file: .png or .json")
 
     objectives = sub.add_parser("objectives", help="BERT's masking and L = α·L_MLM + β·L_NSP")
     add_model_arguments(objectives, DEFAULT_MASKED_LM, "masked-LM or pre-training model")
     objectives.add_argument("--pair", metavar="TEXT_B", help="sentence B, for next-sentence prediction")
-    objectives.add_argument("--alpha", type=float, default=1.0, help="weight of L_MLM (default: 1)")
-    objectives.add_argument("--beta", type=float, default=1.0, help="weight of L_NSP (default: 1)")
-    objectives.add_argument("--seed", type=int, default=0, help="seed of the masking draw (default: 0)")
+    objectives.add_argument("--alpha", type=real_number(0), default=1.0, help="weight of L_MLM (default: 1)")
+    objectives.add_argument("--beta", type=real_number(0), default=1.0, help="weight of L_NSP (default: 1)")
+    objectives.add_argument(
+        "--seed", type=whole_number(0, MAX_SEED), default=0, help="seed of the masking draw (default: 0)"
+    )
     objectives.add_argument("--not-next", action="store_true", help="B does not follow A (NSP label NotNext)")
 
     for p in (steps, lens, objectives):
@@ -162,7 +180,7 @@ def _objectives_text(o: Any) -> list[str]:
 
 def _positions(loaded: Any, args: argparse.Namespace) -> None:
     from lmstudio_app.core.inside.positions import positions
-    from lmstudio_app.core.jsonio import atomic_path, write_json
+    from lmstudio_app.core.jsonio import write_json
 
     result = positions(loaded, args.positions)
     out = Path(args.output)
@@ -180,6 +198,5 @@ def _positions(loaded: Any, args: argparse.Namespace) -> None:
         make_application()
         figure = PositionsFigure()
         figure.set_positions(result)
-        with atomic_path(out) as tmp:
-            save_png(figure, tmp, QSize(1400, 800))
+        save_png(figure, out, QSize(1400, 800))
     print(f"wrote {out} ({args.positions} positions)", file=sys.stderr)

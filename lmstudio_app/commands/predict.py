@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from lmstudio_app.commands._common import print_json, stderr_progress
 
@@ -48,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
             if done.skipped_empty
             else ""
         )
+        for problem in done.problems:
+            print(f"note: {Path(args.csv).name}: {problem}", file=sys.stderr)
         print(f"{done.rows} rows written to {args.output}{empty}")
         return 0
     if not args.texts:

@@ -9,8 +9,11 @@ target is either the old good file or the new complete one. I/O errors become on
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +27,40 @@ class OutputError(UserError):
 
 
 def cannot_write(path: Path | str, exc: BaseException) -> OutputError:
-    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        # copytree collects (src, dst, "[Errno N] reason: 'src' -> 'dst'") per file: the first reason
+        why = str(exc.args[0][0][-1])
+        match = re.match(r"\[Errno \d+\] ([^:]+)", why)
+        reason = match[1] if match else why
+    else:
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0] or type(exc).__name__
     return OutputError(f"cannot write {path}: {reason}")
+
+
+def disk_refusal(exc: BaseException, path: Path | str) -> OutputError | None:
+    """An OutputError when `exc` means the disk refused a write, else None.
+
+    Libraries wrap the OSError of a full disk in their own errors (safetensors' SafetensorError, torch's
+    "file write failed" RuntimeError), so their messages are recognised too.
+    """
+    if isinstance(exc, OutputError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        return cannot_write(getattr(exc, "filename", None) or path, exc)
+    text = str(exc)
+    for needle, reason in _WRAPPED_WRITE_ERRORS:
+        if needle in text:
+            return OutputError(f"cannot write {path}: {reason}")
+    return None
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+_WRAPPED_WRITE_ERRORS = (
+    ("No space left on device", os.strerror(errno.ENOSPC)),
+    ("StorageFull", os.strerror(errno.ENOSPC)),
+    ("Read-only file system", os.strerror(errno.EROFS)),
+    ("file write failed", "file write failed (is the disk full?)"),
+)
 
 
 @contextlib.contextmanager
@@ -49,8 +84,7 @@ def atomic_path(path: Path | str, suffix: str | None = None) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        mode = 0o666 & ~_umask()
-        os.chmod(tmp, mode)  # mkstemp makes 0600 files; give the user's usual permissions
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give the user's usual permissions
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -64,6 +98,32 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _umask()  # read once: os.umask can only be read by setting it, which races with other threads
+
+
+def copy_folder(src: Path | str, dst: Path | str) -> Path:
+    """Copy the folder `src` to `dst` (new or empty), all or nothing: it is copied into a temporary
+    sibling folder and renamed, so a full disk leaves no half-copied model behind."""
+    dst = Path(dst)
+    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
+        raise OutputError(f"cannot write {dst}: it is not a new or empty folder; choose another one")
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    except OSError as exc:
+        raise cannot_write(dst, exc) from exc
+    try:
+        shutil.copytree(src, tmp, dirs_exist_ok=True)
+        os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes a private folder
+        if dst.exists():
+            dst.rmdir()
+        os.replace(tmp, dst)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise cannot_write(dst, exc) from exc
+    return dst
 
 
 def write_bytes(path: Path | str, data: bytes) -> None:

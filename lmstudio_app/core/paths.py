@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from lmstudio_app.core.jsonio import cannot_write
+
 
 def resources_dir() -> Path:
     """The `resources/` folder: installed as `lmstudio_app.resources`, or beside the package in a checkout."""
@@ -19,13 +21,18 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "resources"
 
 
-def user_data_dir() -> Path:
-    """Per-user data (runs, logs): $LMSTUDIO_HOME, else the XDG data folder."""
+def user_data_dir(create: bool = True) -> Path:
+    """Per-user data (runs, logs): $LMSTUDIO_HOME, else the XDG data folder; created unless told not
+    to (a folder that cannot be created raises OutputError, one line)."""
     root = os.environ.get("LMSTUDIO_HOME")
     if root:
         path = Path(root)
     else:
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         path = Path(base) / "lmstudio_app"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(path, exc) from exc
     return path

@@ -10,6 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from lmstudio_app import APP_DISPLAY_NAME, APP_NAME, ORG_NAME, __version__
+from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.paths import resources_dir
 
 
@@ -29,9 +30,32 @@ def app_icon() -> QIcon:
     return QIcon(str(resources_dir() / "icons" / "lmstudio_app.svg"))
 
 
+def check_display() -> None:
+    """Refuse, in one line, to start where Qt would abort with several lines: on Linux with no display.
+
+    Qt picks xcb (X11) or wayland unless QT_QPA_PLATFORM names a platform; without DISPLAY or
+    WAYLAND_DISPLAY those cannot start, and Qt ends the process with its own multi-line message.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    x11, wayland = bool(os.environ.get("DISPLAY")), bool(os.environ.get("WAYLAND_DISPLAY"))
+    if (
+        (platform == "" and not (x11 or wayland))
+        or (platform == "xcb" and not x11)
+        or (platform.startswith("wayland") and not wayland)
+    ):
+        raise UserError(
+            "No display to open the window on: run it in a desktop session (DISPLAY or WAYLAND_DISPLAY "
+            "set), or without a screen with QT_QPA_PLATFORM=offscreen."
+        )
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     """The one QApplication (reused if one exists, as under pytest-qt)."""
     prepare_qt()
+    if QApplication.instance() is None:
+        check_display()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationDisplayName(APP_DISPLAY_NAME)
     app.setDesktopFileName(APP_NAME)

@@ -13,13 +13,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from lmstudio_app import __version__
+from lmstudio_app import APP_DISPLAY_NAME, __version__
+from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.logs import log_file, setup_logging
 
 
@@ -51,12 +53,15 @@ class CrashReporter(QObject):
     """Installs sys.excepthook and threading.excepthook; reports reach the GUI thread as a signal."""
 
     reported = Signal(str)
+    refused = Signal(str)  # a UserError (an unwritable file, a damaged model): a message, not a crash
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.logger = setup_logging()
         self.dialogs: list[CrashDialog] = []
         self.reported.connect(self._show)
+        self.refused.connect(self._show_message)
+        self.messages: list[QMessageBox] = []
 
     def install(self) -> None:
         sys.excepthook = self.handle
@@ -67,6 +72,10 @@ class CrashReporter(QObject):
     ) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
+            return
+        if issubclass(exc_type, UserError):  # said in one line by the core: the user can act on it
+            self.logger.warning("%s", exc)
+            self.refused.emit(str(exc))
             return
         report = f"lmstudio_app {__version__}, Python {sys.version.split()[0]}\n" + "".join(
             traceback.format_exception(exc_type, exc, tb)
@@ -79,3 +88,10 @@ class CrashReporter(QObject):
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _: self.dialogs.remove(dialog))
         dialog.show()
+
+    def _show_message(self, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, APP_DISPLAY_NAME, message, QMessageBox.StandardButton.Ok)
+        box.setModal(False)
+        self.messages.append(box)
+        box.finished.connect(lambda _: self.messages.remove(box))
+        box.show()

@@ -159,7 +159,7 @@ def test_jsonl(tmp_path):
     lines = [json.dumps({"text": "a", "label": 1}), "not json", json.dumps({"text": "b", "label": None})]
     table = read_table(write(tmp_path, "data.jsonl", "\n".join(lines).encode()))
     assert table.frame["label"].tolist() == ["1", ""]
-    assert any("not JSON objects" in p for p in table.problems)
+    assert any("not a JSON object" in p for p in table.problems)
 
 
 def test_missing_file_and_folder(tmp_path):

@@ -103,7 +103,9 @@ def read_table(
         sample = sample[: sample.rfind("\n") + 1]
     if not sample.strip():
         raise DataError(f"{path.name} is empty: it has no header and no rows. Export the table again.")
-    if suffix in (".jsonl", ".ndjson") or (suffix == ".json" and sample.lstrip().startswith("{")):
+    if suffix == ".json":
+        return _read_json(path, _normalised(_decode(raw, enc, path.name)), enc, state)
+    if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(path, _normalised(_decode(raw, enc, path.name)), enc, state)
     delim = delimiter if delimiter else detect_delimiter(sample, path.name)
     if len(delim) != 1:
@@ -230,7 +232,7 @@ def _read_delimited(path: Path, raw: bytes, encoding: str, delimiter: str, state
     stream = io.TextIOWrapper(io.BytesIO(raw), encoding=encoding, newline="")
     reader = csv.reader(stream, delimiter=delimiter)
     rows: list[list[str]] = []
-    last_start, line_before = 1, 0
+    last_start, line_before, blank = 1, 0, 0
     try:
         with _collector_paused():  # 100k row lists would trigger a full collection mid-read
             for row in reader:
@@ -239,6 +241,8 @@ def _read_delimited(path: Path, raw: bytes, encoding: str, delimiter: str, state
                         [c.replace("\r\n", "\n").replace("\r", "\n") if "\r" in c else c for c in row]
                     )
                     last_start = line_before + 1
+                elif row:  # delimiters only (",,,"), as spreadsheets export trailing empty rows
+                    blank += 1
                 line_before = reader.line_num
                 if len(rows) % _PROGRESS_ROWS == 0 and rows:
                     state.raise_if_stopped()
@@ -265,7 +269,7 @@ def _read_delimited(path: Path, raw: bytes, encoding: str, delimiter: str, state
     if _CONTROL.search("".join(rows[0])):
         raise _binary(path.name)
     header, body = rows[0], rows[1:]
-    problems: list[str] = []
+    problems = [_blank_rows(blank)] if blank else []
     width = len(header)
     short = [i for i, r in enumerate(body) if len(r) < width]
     long = [i for i, r in enumerate(body) if len(r) > width]
@@ -302,6 +306,15 @@ def _read_delimited(path: Path, raw: bytes, encoding: str, delimiter: str, state
     return Table(frame, path, encoding, delimiter, problems)
 
 
+def _blank_rows(n: int) -> str:
+    return f"{n} row{_s(n)} with every cell empty skipped"
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 line that is' / '3 lines that are': the start of a sentence about skipped input."""
+    return f"1 {noun} that is" if n == 1 else f"{n} {noun}s that are"
+
+
 def _line_hint(body_index: int) -> int:
     """A 1-based line number for a body row (approximate when quoted fields span lines)."""
     return body_index + 2
@@ -335,10 +348,61 @@ def _clean_header(header: list[str], problems: list[str]) -> list[str]:
     return names
 
 
-def _read_jsonl(path: Path, text: str, encoding: str, state: TaskState) -> Table:
+def _read_json(path: Path, text: str, encoding: str, state: TaskState) -> Table:
+    """A .json file: an array of objects (one row each), or JSON Lines under a .json name."""
     import json
 
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        if text.lstrip().startswith("{"):  # several objects, one per line: JSON Lines
+            return _read_jsonl(path, text, encoding, state)
+        raise DataError(
+            f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}): give an array of objects, "
+            "JSON Lines (one object per line, .jsonl) or a CSV file."
+        ) from exc
+    if isinstance(value, dict) and "\n" not in text.strip():
+        value = [value]  # one object on one line: a one-row JSON Lines file
+    if not isinstance(value, list):
+        what = (
+            f"one JSON object (keys: {', '.join(list(value)[:5])})"
+            if isinstance(value, dict)
+            else "one value"
+        )
+        raise DataError(
+            f"{path.name} holds {what}, not a table: give an array of objects, JSON Lines (one object "
+            "per line, .jsonl) or a CSV file."
+        )
+    state.progress(0.5, f"Reading {path.name}: {len(value):,} items")
+    records = [_record(v) for v in value if isinstance(v, dict)]
+    bad = [n for n, v in enumerate(value, start=1) if not isinstance(v, dict)]
+    if not records:
+        raise DataError(
+            f"{path.name} is an array without JSON objects: give one object per row "
+            '([{"text": ..., "label": ...}, ...]) or JSON Lines.'
+        )
+    problems = [f"{_count(len(bad), 'item')} not a JSON object skipped (first: item {bad[0]})"]
+    return _records_table(path, records, encoding, problems if bad else [])
+
+
+def _record(value: dict) -> dict[str, str]:
+    """One JSON object as a row of strings (nested values as their JSON text, null as empty)."""
+    import json
+
+    return {
+        str(k): "" if v is None else (v if isinstance(v, str) else json.dumps(v)) for k, v in value.items()
+    }
+
+
+def _records_table(path: Path, records: list[dict[str, str]], encoding: str, problems: list[str]) -> Table:
     import pandas as pd
+
+    frame = pd.DataFrame.from_records(records).fillna("").astype(str)
+    return Table(frame, path, encoding, "", problems)
+
+
+def _read_jsonl(path: Path, text: str, encoding: str, state: TaskState) -> Table:
+    import json
 
     records, bad = [], []
     for n, line in enumerate(text.split("\n"), start=1):
@@ -350,12 +414,7 @@ def _read_jsonl(path: Path, text: str, encoding: str, state: TaskState) -> Table
             bad.append(n)
             continue
         if isinstance(value, dict):
-            records.append(
-                {
-                    str(k): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
-                    for k, v in value.items()
-                }
-            )
+            records.append(_record(value))
         else:
             bad.append(n)
         if n % _PROGRESS_ROWS == 0:
@@ -363,13 +422,8 @@ def _read_jsonl(path: Path, text: str, encoding: str, state: TaskState) -> Table
             state.progress(0.5, f"Reading {path.name}: {len(records):,} rows")
     if not records:
         raise DataError(f"{path.name} has no JSON objects, one per line; export it as JSON Lines or CSV.")
-    frame = pd.DataFrame.from_records(records).fillna("").astype(str)
-    problems = (
-        [f"{len(bad)} line{_s(len(bad))} that are not JSON objects skipped (first: line {bad[0]})"]
-        if bad
-        else []
-    )
-    return Table(frame, path, encoding, "", problems)
+    problems = [f"{_count(len(bad), 'line')} not a JSON object skipped (first: line {bad[0]})"] if bad else []
+    return _records_table(path, records, encoding, problems)
 
 
 def _is_xlsx(path: Path) -> bool:
@@ -391,10 +445,13 @@ def _read_xlsx(path: Path, state: TaskState) -> Table:
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise DataError(f"{path.name} cannot be read as an Excel workbook ({exc}); save it as CSV.") from exc
     frame = frame.fillna("")
-    frame = frame[frame.apply(lambda r: any(str(v).strip() for v in r), axis=1)]
-    if frame.empty:
+    filled = frame.apply(lambda r: any(str(v).strip() for v in r), axis=1)
+    if not filled.any():
         raise DataError(f"{path.name} is empty: its first sheet has no header and no rows.")
-    problems: list[str] = []
+    first = int(filled.to_numpy().argmax())  # rows above the header are not data rows
+    blank = int((~filled.iloc[first:]).sum())
+    frame = frame.iloc[first:][filled.iloc[first:]]
+    problems = [_blank_rows(blank)] if blank else []
     names = _clean_header([str(v) for v in frame.iloc[0].tolist()], problems)
     frame = frame.iloc[1:].reset_index(drop=True)
     frame.columns = names

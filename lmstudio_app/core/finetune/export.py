@@ -46,6 +46,7 @@ def export_onnx(model_dir: Path, out_file: Path) -> Path:
             output_names=["logits"],
             dynamic_shapes={"inputs": tuple({0: batch, 1: seq} for _ in names)},
             dynamo=True,
+            external_data=False,  # one file, renamed whole: a side file would keep the temporary name
             verbose=False,
         )
     return out_file

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from lmstudio_app.core.errors import ModelSourceError, UserError
 from lmstudio_app.core.finetune.settings import FINETUNE_FILE
 from lmstudio_app.core.jsonio import atomic_path, read_json
 from lmstudio_app.core.models.quiet import quiet_transformers
+from lmstudio_app.core.models.sources import check_folder
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 _cache_lock = threading.Lock()
@@ -34,6 +35,7 @@ def load_classifier(model_dir: Path, device: str) -> tuple[Any, Any, int]:
         raise ModelSourceError(
             f"{model_dir} is not a text classifier (no classification head): fine-tune it first."
         )
+    check_folder(model_dir)  # pickle-only, damaged weights or no tokenizer: one line that says what to do
     key = (str(model_dir.resolve()), device)
     stamp = config_file.stat().st_mtime
     with _cache_lock:
@@ -117,10 +119,12 @@ def class_probabilities(
 
 @dataclass
 class TablePrediction:
-    """What predict_csv wrote: every input row, the ones with an empty text left without a label."""
+    """What predict_csv wrote: every input row, the ones with an empty text left without a label, and
+    what reading the table noticed (e.g. rows with every cell empty, which are not rows of the output)."""
 
     rows: int
     skipped_empty: int
+    problems: list[str] = field(default_factory=list)
 
 
 def predict_csv(
@@ -165,4 +169,4 @@ def predict_csv(
     frame["note"] = notes
     with atomic_path(csv_out) as tmp:
         frame.to_csv(tmp, index=False, encoding="utf-8")
-    return TablePrediction(rows=len(frame), skipped_empty=len(texts) - len(rows))
+    return TablePrediction(len(frame), len(texts) - len(rows), list(table.problems))

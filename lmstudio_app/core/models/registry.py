@@ -10,6 +10,7 @@ from typing import Any
 
 from lmstudio_app.core.errors import DuplicateModelError, ModelSourceError
 from lmstudio_app.core.models.devices import check_device_dtype, release_memory
+from lmstudio_app.core.models.integrity import folder_label, refetch_advice
 from lmstudio_app.core.models.sources import ResolvedModel, resolve
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
@@ -50,9 +51,19 @@ def _weight_names(path: Path) -> set[str]:
 
     names: set[str] = set()
     for file in sorted(path.glob("*.safetensors")):
-        with safe_open(str(file), framework="pt") as f:
-            names.update(f.keys())
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                names.update(f.keys())
+        except Exception as exc:  # safetensors' own error type for a damaged header
+            raise _damaged(path, exc) from exc
     return names
+
+
+def _damaged(path: Path, exc: BaseException) -> ModelSourceError:
+    """safetensors refused a file that passed the size check (e.g. a corrupt header): the same advice."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    label = folder_label(path)
+    return ModelSourceError(f"{label}: its weights are damaged ({reason}). {refetch_advice(path, label)}")
 
 
 def detect_heads(path: Path) -> tuple[str, tuple[str, ...]]:
@@ -108,6 +119,10 @@ def load_model(
         )
     except (OSError, ValueError, KeyError) as exc:
         raise ModelSourceError(f"Could not load {source.name}: {str(exc).splitlines()[0]}") from exc
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "safetensors":
+            raise
+        raise _damaged(source.path, exc) from exc
     state.raise_if_stopped()
     state.progress(0.85, f"Moving to {device}")
     model.to(device)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lmstudio_app.core.errors import ModelSourceError, OfflineError
+from lmstudio_app.core.models.integrity import check_tokenizer, check_weights, folder_label, pickle_advice
 from lmstudio_app.core.paths import resources_dir
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
@@ -149,8 +150,9 @@ def resolve(spec: str, *, trust_remote_code: bool = False, state: TaskState | No
 
 
 def check_folder(path: Path, *, trust_remote_code: bool = False, origin: str | None = None) -> None:
-    """Refuse folders that are not HF models, that ship code, or that only have pickle weights."""
-    label = origin or str(path)
+    """Refuse folders that are not HF models, that ship code, that only have pickle weights, whose
+    weights are damaged or that lack a tokenizer (see core/models/integrity)."""
+    label = origin or folder_label(path)
     config_file = path / "config.json"
     if not config_file.is_file():
         raise ModelSourceError(
@@ -170,10 +172,11 @@ def check_folder(path: Path, *, trust_remote_code: bool = False, origin: str | N
         if any(n.endswith(_PICKLE_SUFFIXES) for n in names):
             raise ModelSourceError(
                 f"{label} only has pickle weights (.bin/.pt), which can run arbitrary code, so they are not "
-                "loaded. Convert once in Python: AutoModel.from_pretrained(folder).save_pretrained(folder) "
-                "writes model.safetensors."
+                f"loaded. {pickle_advice(config)}"
             )
         raise ModelSourceError(f"{label} has no weights (no *.safetensors file).")
+    check_weights(path, label)
+    check_tokenizer(path, label, config)
 
 
 _offline_cache: dict[tuple[str, int], tuple[float, bool]] = {}

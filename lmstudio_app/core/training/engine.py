@@ -10,6 +10,7 @@ pre-training) only builds its data, model and metrics, and saves its result.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.jsonio import OutputError, disk_refusal
 from lmstudio_app.core.models.devices import release_memory
 from lmstudio_app.core.models.precision import is_oom, resolve_device, resolve_precision
 from lmstudio_app.core.models.quiet import quiet_transformers
@@ -136,10 +138,16 @@ def run_job(
             recorder.status("cancelled", message=str(exc) or "cancelled by the user")
             raise
         except UserError as exc:
-            recorder.status("failed", message=str(exc))
+            with contextlib.suppress(OutputError):
+                recorder.status("failed", message=str(exc))
             raise
         except BaseException as exc:
-            recorder.status("failed", message=f"{type(exc).__name__}: {exc}".splitlines()[0])
+            refused = disk_refusal(exc, record.path)
+            message = str(refused) if refused else f"{type(exc).__name__}: {exc}".splitlines()[0]
+            with contextlib.suppress(OutputError):  # a full disk may refuse the status file too
+                recorder.status("failed", message=message)
+            if refused is not None:
+                raise refused from exc
             raise
 
 

@@ -13,21 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.jsonio import cannot_write
 from lmstudio_app.core.paths import user_data_dir
 from lmstudio_app.core.training.record import STATUS_FILE, RunRecord
 
 
 def runs_root() -> Path:
-    """Where the app keeps its runs: <user data>/runs."""
-    root = user_data_dir() / "runs"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """Where the app keeps its runs: <user data>/runs (created by the first run, so that a read-only
+    data folder still lets the app start)."""
+    return user_data_dir(create=False) / "runs"
 
 
 def new_run_dir(name: str | None = None, root: Path | None = None) -> Path:
     """A fresh, empty folder named <timestamp>-<name> under `root` (default: runs_root()); never reused."""
     root = Path(root) if root is not None else runs_root()
-    root.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", (name or "run").strip()).strip("-.") or "run"
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug[:60]}"
     n = 1
@@ -38,6 +37,8 @@ def new_run_dir(name: str | None = None, root: Path | None = None) -> Path:
             return path
         except FileExistsError:
             n += 1
+        except OSError as exc:
+            raise cannot_write(path, exc) from exc
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +85,9 @@ def _predict_csv_job(
 
 
 def _save_job(model_dir: Path, target: str, *, state: Any) -> Path:
-    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.jsonio import copy_folder
 
-    out = Path(target)
-    if out.exists() and any(out.iterdir()):
-        raise UserError(f"{out} is not empty: choose a new or empty folder.")
-    shutil.copytree(model_dir, out, dirs_exist_ok=True)
-    return out
+    return copy_folder(model_dir, target)
 
 
 def _onnx_job(model_dir: Path, target: str, *, state: Any) -> Path:
@@ -359,11 +354,16 @@ class ResultsView(QWidget):
         from lmstudio_app.core.finetune.export import accelerate_script
 
         settings, csv, _ = self._settings_and_paths()
+        from lmstudio_app.core.errors import UserError
         from lmstudio_app.core.jsonio import write_text
 
         out = Path(path)
-        write_text(out, accelerate_script(settings, csv, Path(self.result.run_dir) / "accelerate-model"))
-        out.chmod(0o755)
+        try:
+            write_text(out, accelerate_script(settings, csv, Path(self.result.run_dir) / "accelerate-model"))
+            out.chmod(0o755)
+        except (UserError, OSError) as exc:
+            self._report(str(exc), False)
+            return out
         self._report(f"Saved the accelerate launch script to {out}")
         return out
 

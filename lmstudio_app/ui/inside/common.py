@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -26,9 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.inside.outputs import Outputs
+from lmstudio_app.core.jsonio import write_bytes
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.theme import message_html
-from lmstudio_app.ui.widgets.heatmap import Heatmap
+from lmstudio_app.ui.widgets.heatmap import Heatmap, export_svg, png_bytes
 
 if TYPE_CHECKING:
     from lmstudio_app.ui.inside.panel import InsidePanel
@@ -167,28 +167,17 @@ def compare_headers(kind: str, left: str, right: str) -> list[str]:
 
 
 def save_png(widget: QWidget, path: Path | str, size: QSize | None = None) -> None:
-    """Any widget (plots and the layouts around them) as a PNG, drawn offscreen if it is not shown."""
+    """Any widget (plots and the layouts around them) as a PNG, drawn offscreen if it is not shown;
+    written atomically (an unwritable path raises OutputError)."""
     if size is not None:
         widget.resize(size)
     if not widget.isVisible():
         widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
         widget.show()
     QApplication.processEvents()
-    if not widget.grab().save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    write_bytes(path, png_bytes(widget.grab().toImage()))
 
 
 def save_svg(widget: QWidget, path: Path | str, title: str) -> None:
     """Any widget as SVG: text and lines stay vectors, heat cells are embedded images."""
-    from PySide6.QtSvg import QSvgGenerator
-
-    QApplication.processEvents()
-    generator = QSvgGenerator()
-    generator.setFileName(str(path))
-    generator.setSize(widget.size())
-    generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
-    generator.setTitle(title)
-    generator.setResolution(widget.logicalDpiX())
-    painter = QPainter(generator)
-    widget.render(painter, QPoint())
-    painter.end()
+    export_svg(widget, path, title)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.jsonio import atomic_path, write_json
+from lmstudio_app.core.jsonio import write_json
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.inside.common import InsideView, save_png, save_svg
@@ -222,12 +222,10 @@ class InsidePanel(PanelBase, QWidget):
         path = Path(path)
         if kind == "json":
             write_json(path, view.numbers())
-        elif kind in ("png", "svg"):
-            with atomic_path(path) as tmp:
-                if kind == "png":
-                    save_png(view.export_widget(), tmp)
-                else:
-                    save_svg(view.export_widget(), tmp, title=f"Inside: {view.title}")
+        elif kind == "png":
+            save_png(view.export_widget(), path)
+        elif kind == "svg":
+            save_svg(view.export_widget(), path, title=f"Inside: {view.title}")
         else:
             raise UserError(f"Unknown export format {kind!r}: use png, svg or json.")
         return path

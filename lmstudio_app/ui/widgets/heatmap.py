@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 
+from lmstudio_app.core.jsonio import OutputError, write_bytes
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.plot_theme import PlotColours, colormap, lookup_table, register, style_plot
 from lmstudio_app.ui.widgets.token_axis import TokenAxis
@@ -37,27 +38,49 @@ def render_image(widget: QWidget, size: QSize | None = None) -> QImage:
     return image
 
 
+def png_bytes(image: QImage) -> bytes:
+    """`image` encoded as PNG in memory, so that the file itself is written atomically (core/jsonio)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OutputError(f"cannot encode a {image.width()}x{image.height()} image as PNG")
+    return bytes(data.data())
+
+
 def export_png(widget: QWidget, path: Path | str, size: QSize | None = None) -> QImage:
+    """Write the widget as a PNG; an unwritable path raises OutputError, a good old file stays intact."""
     image = render_image(widget, size)
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    write_bytes(path, png_bytes(image))
     return image
 
 
-def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> None:
-    """Vector export: axes and text stay sharp; the heat cells themselves are embedded as an image."""
+def svg_bytes(widget: QWidget, title: str = "attention") -> bytes:
+    """Vector drawing of the widget: axes and text stay sharp; heat cells are embedded as an image."""
     from PySide6.QtSvg import QSvgGenerator
 
     QApplication.processEvents()
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     generator = QSvgGenerator()
-    generator.setFileName(str(path))
+    generator.setOutputDevice(buffer)
     generator.setSize(widget.size())
     generator.setViewBox(QRectF(0, 0, widget.width(), widget.height()))
     generator.setTitle(title)
     generator.setResolution(widget.logicalDpiX())  # else text and lines use 90 dpi and the image does not
     painter = QPainter(generator)
-    widget.render(painter)
+    if isinstance(widget, QGraphicsView):
+        widget.render(painter)  # the scene: pyqtgraph's plots, axes included
+    else:
+        widget.render(painter, QPoint())  # a plain widget and its children (the Inside views)
     painter.end()
+    return bytes(data.data())
+
+
+def export_svg(widget: QWidget, path: Path | str, title: str = "attention") -> None:
+    """Write the widget as SVG, atomically (see svg_bytes)."""
+    write_bytes(path, svg_bytes(widget, title))
 
 
 class Heatmap(pg.GraphicsLayoutWidget):
