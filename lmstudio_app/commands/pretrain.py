@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from lmstudio_app.commands._common import throttled_progress
+from lmstudio_app.commands._common import MAX_SEED, real_number, throttled_progress, whole_number
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 
 NAME = "pretrain"
@@ -37,35 +37,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", required=True, help="the folder to write (model, metrics.json, checkpoints)"
     )
     parser.add_argument(
-        "--mlm-probability", type=float, default=0.15, help="share of tokens masked (default 0.15)"
+        "--mlm-probability",
+        type=real_number(0, 1, low_open=True, high_open=True),
+        default=0.15,
+        help="share of tokens masked (default 0.15)",
     )
     parser.add_argument("--whole-words", action="store_true", help="mask whole words (all their pieces)")
     parser.add_argument(
         "--nsp", action="store_true", help="also train next-sentence prediction (BERT models)"
     )
-    parser.add_argument("--alpha", type=float, default=1.0, help="weight of the masked-LM loss (default 1)")
     parser.add_argument(
-        "--beta", type=float, default=1.0, help="weight of the next-sentence loss (default 1)"
+        "--alpha", type=real_number(0), default=1.0, help="weight of the masked-LM loss (default 1)"
+    )
+    parser.add_argument(
+        "--beta", type=real_number(0), default=1.0, help="weight of the next-sentence loss (default 1)"
     )
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--max-steps", type=int, default=-1, help="train this many optimizer steps")
-    length.add_argument("--epochs", type=float, default=1.0, help="passes over the text (default 1)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument(
-        "--max-length", type=int, default=128, help="tokens per packed sequence (default 128)"
+    length.add_argument(
+        "--max-steps", type=whole_number(1), default=-1, help="train this many optimizer steps"
     )
-    parser.add_argument("--warmup-ratio", type=float, default=0.06)
-    parser.add_argument(
-        "--eval-steps", type=int, default=0, help="evaluate every N steps (default: 3 times a run)"
+    length.add_argument(
+        "--epochs", type=real_number(0, low_open=True), default=1.0, help="passes over the text (default 1)"
     )
-    parser.add_argument("--held-out", type=float, default=0.03, help="share of lines held out (0.02-0.05)")
+    parser.add_argument(
+        "--lr",
+        type=real_number(0, 1, low_open=True, high_open=True),
+        default=1e-4,
+        help="learning rate (default 1e-4)",
+    )
+    parser.add_argument("--batch-size", type=whole_number(1), default=32)
+    parser.add_argument(
+        "--max-length",
+        type=whole_number(8, 8192),
+        default=128,
+        help="tokens per packed sequence (default 128)",
+    )
+    parser.add_argument("--warmup-ratio", type=real_number(0, 1, high_open=True), default=0.06)
+    parser.add_argument(
+        "--eval-steps",
+        type=whole_number(0),
+        default=0,
+        help="evaluate every N steps (default: 3 times a run)",
+    )
+    parser.add_argument(
+        "--held-out", type=real_number(0.02, 0.05), default=0.03, help="share of lines held out (0.02-0.05)"
+    )
     parser.add_argument(
         "--probe", action="append", default=[], help="a sentence with [MASK] to watch (repeatable)"
     )
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=whole_number(0, MAX_SEED), default=42)
     parser.add_argument("--encoding", help="the text's encoding (default: detected)")
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in -o DIR from its last checkpoint"
