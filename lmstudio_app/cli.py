@@ -9,7 +9,7 @@ from types import ModuleType
 
 from lmstudio_app import APP_NAME, __version__
 
-COMMANDS = ["models", "gui", "inspect_csv", "finetune", "predict", "attention", "fillmask"]
+COMMANDS = ["models", "gui", "inspect_csv", "finetune", "predict", "attention", "fillmask", "explain", "embed_map"]
 
 
 def _command_modules() -> list[ModuleType]:

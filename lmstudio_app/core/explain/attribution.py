@@ -26,7 +26,11 @@ from lmstudio_app.core.explain.words import Words, group_words
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 METHODS = ("ig", "gradxinput", "rollout")
-METHOD_NAMES = {"ig": "Integrated Gradients", "gradxinput": "Gradient x input", "rollout": "Attention rollout"}
+METHOD_NAMES = {
+    "ig": "Integrated Gradients",
+    "gradxinput": "Gradient x input",
+    "rollout": "Attention rollout",
+}
 # |delta| above this share of |f(x) - f(baseline)| (and above DELTA_FLOOR) gets a warning.
 DELTA_WARN = 0.05
 DELTA_FLOOR = 0.01
@@ -131,7 +135,9 @@ def _ranking(loaded: Any, logits: Any, target: ins.Target, top: int = 5) -> list
     return [(str(t), float(v)) for t, v in zip(tokens, values.tolist(), strict=True)]
 
 
-def explain(loaded: Any, text: str, options: ExplainOptions, *, state: TaskState | None = None) -> Explanation:
+def explain(
+    loaded: Any, text: str, options: ExplainOptions, *, state: TaskState | None = None
+) -> Explanation:
     """Explain `loaded`'s output for `text` with one method (see ExplainOptions)."""
     import torch
 
@@ -158,7 +164,13 @@ def explain(loaded: Any, text: str, options: ExplainOptions, *, state: TaskState
 
 
 def _result(
-    loaded: Any, encoded: ins.Encoded, target: ins.Target, method: str, scores: np.ndarray, logits: Any, **kw: Any
+    loaded: Any,
+    encoded: ins.Encoded,
+    target: ins.Target,
+    method: str,
+    scores: np.ndarray,
+    logits: Any,
+    **kw: Any,
 ) -> Explanation:
     ranking = _ranking(loaded, logits, target)
     best = max(ranking, key=lambda r: r[1])
@@ -183,7 +195,9 @@ def _result(
     )
 
 
-def _forward_fn(loaded: Any, handle: Any, encoded: ins.Encoded, target: ins.Target, state: TaskState, calls: int):
+def _forward_fn(
+    loaded: Any, handle: Any, encoded: ins.Encoded, target: ins.Target, state: TaskState, calls: int
+):
     """Captum's forward: ids (batch, n) plus the extra tensors -> the explained number per row."""
     keys = list(encoded.extra)
     seen = {"n": 0, "logits": None}
@@ -271,6 +285,4 @@ def _rollout(
     scores = rollout_row(attentions, target.position)
     logits = ins.output_logits(out)
     state.progress(1.0, "Rollout ready")
-    return _result(
-        loaded, encoded, target, "rollout", scores, logits, output=float(target.score(logits)[0])
-    )
+    return _result(loaded, encoded, target, "rollout", scores, logits, output=float(target.score(logits)[0]))

@@ -78,9 +78,7 @@ def encode(loaded: Any, text: str, *, mask: bool = False) -> Encoded:
     limit = min(MAX_TOKENS, int(getattr(model.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS))
     fast = bool(getattr(tokenizer, "is_fast", False))
     full_length = len(tokenizer(text, truncation=False, verbose=False)["input_ids"])
-    enc = tokenizer(
-        text, truncation=True, max_length=limit, return_tensors="pt", return_offsets_mapping=fast
-    )
+    enc = tokenizer(text, truncation=True, max_length=limit, return_tensors="pt", return_offsets_mapping=fast)
     ids = enc["input_ids"]
     tokens = tokenizer.convert_ids_to_tokens(ids[0].tolist())
     specials = set(tokenizer.all_special_ids)
