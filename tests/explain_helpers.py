@@ -24,7 +24,9 @@ def keyword_rows(n: int, seed: int) -> list[tuple[str, str, str]]:
     return rows
 
 
-def train_keyword_classifier(base: Path, out: Path, steps: int = 150, seed: int = 0) -> Path:
+def train_keyword_classifier(
+    base: Path, out: Path, steps: int = 150, seed: int = 0, lr: float = 3e-3, wd: float = 0.01
+) -> Path:
     """Fine-tune the tiny classifier in `base` with a plain torch loop and save it to `out`."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -35,7 +37,7 @@ def train_keyword_classifier(base: Path, out: Path, steps: int = 150, seed: int 
     model.config.id2label = dict(enumerate(LABELS))
     model.config.label2id = {label: i for i, label in enumerate(LABELS)}
     rows = keyword_rows(320, seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
     model.train()
     rng = random.Random(seed)
     for _ in range(steps):
