@@ -36,6 +36,8 @@ def train_keyword_classifier(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a hidden-32 model: threads only add overhead (minutes on 2 busy cores)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base)
     model.config.id2label = dict(enumerate(LABELS))
@@ -53,6 +55,7 @@ def train_keyword_classifier(
         optimizer.step()
         optimizer.zero_grad()
     model.eval()
+    torch.set_num_threads(threads)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out

@@ -11,7 +11,7 @@ from lmstudio_app.core.explain.attribution import ExplainOptions, explain
 from lmstudio_app.core.explain.embed_map import dataset_map, separation
 from lmstudio_app.core.models.registry import ModelRegistry
 
-HELD_OUT = keyword_rows(40, seed=12345)  # training used seed 0: other sentences
+HELD_OUT = keyword_rows(20, seed=12345)  # training used seed 0: other sentences
 
 
 @pytest.fixture(scope="module")
