@@ -204,3 +204,60 @@ def test_request_from_another_panel_loads_the_folder(qtbot, app_state, models):
     assert ig.predicted_label == KEYWORDS["great"]
     assert ig.words.words[int(np.argmax(ig.words.scores))] == "great"
     opened.close()
+
+
+def test_masked_words_candidate_opens_the_explain_tab(qtbot, app_state, models):
+    """Right-click a candidate in the masked-words panel -> the Explain tab explains that word."""
+    from PySide6.QtWidgets import QTabWidget
+
+    from lmstudio_app.ui.fillmask.panel import FillMaskPanel
+
+    window = QTabWidget()
+    window.tabs = window
+    fill, explain_panel = FillMaskPanel(app_state), ExplainPanel(app_state)
+    window.panels = {"Masked words": fill, "Explain": explain_panel}
+    window.addTab(fill, "Masked words")
+    window.addTab(explain_panel, "Explain")
+    qtbot.addWidget(window)
+    window.show()
+    fill.model_combo.setCurrentIndex(fill.model_combo.findData(_key(app_state, models["mlm"])))
+    with qtbot.waitSignal(fill.predictions_shown, timeout=30000):
+        fill.editor.setPlainText("the cat sat on the [MASK]")
+    mask_view = fill.views[0].mask_views[0]
+    word = mask_view.words[1]
+    with qtbot.waitSignal(explain_panel.attribution.explained, timeout=60000):
+        mask_view.explain.emit(0, word)  # what the row's "Explain this candidate…" action sends
+    assert window.currentWidget() is explain_panel
+    assert explain_panel.attribution.results["ig"].target == word
+    assert explain_panel.attribution.candidate_edit.text() == word
+    explain_panel.shutdown()
+    fill.shutdown()
+
+
+def test_fine_tune_results_explain_button(qtbot, app_state, models, tmp_path):
+    """The results page's "Explain…" beside the try-it box and the misclassified rows' double-click."""
+    from types import SimpleNamespace
+
+    from lmstudio_app.ui.explain import hooks
+    from lmstudio_app.ui.finetune.results_view import ResultsView
+
+    view = ResultsView(app_state)
+    qtbot.addWidget(view)
+    view.result = SimpleNamespace(
+        model_dir=models["tuned"], run_dir=tmp_path, misclassified=[{"text": "a terrible cup", "true": "positive"}]
+    )
+    view.try_edit.blockSignals(True)
+    view.try_edit.setText("the great sea")
+    view.explain_button.click()
+    opened = hooks._standalone[-1]
+    with qtbot.waitSignal(opened.attribution.explained, timeout=60000):
+        pass
+    assert opened.attribution.editor.toPlainText() == "the great sea"
+    assert opened.attribution.results["ig"].predicted_label == "positive"
+    opened.close()
+    view.explain("a terrible cup")
+    opened = hooks._standalone[-1]
+    qtbot.waitUntil(lambda: opened.attribution.editor.toPlainText() == "a terrible cup", timeout=60000)
+    with qtbot.waitSignal(opened.attribution.explained, timeout=60000):
+        pass
+    opened.close()

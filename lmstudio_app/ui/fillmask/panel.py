@@ -45,6 +45,7 @@ from lmstudio_app.core.fillmask.text import (
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.explain.hooks import ExplainRequest, add_explain_action, open_explain
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.widgets.candidate_bars import CandidateBars
@@ -81,6 +82,7 @@ class MaskView(QGroupBox):
     """One mask's candidates: a table and a bar chart; clicking either picks the word."""
 
     picked = Signal(int, str)  # mask index, word
+    explain = Signal(int, str)  # mask index, word: right-click "Explain this candidate…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +91,9 @@ class MaskView(QGroupBox):
         self.table = _table(["Word", "Probability"])
         self.table.setToolTip("Click a word to put it into the sentence")
         self.table.cellClicked.connect(lambda row, _col: self._pick(row))
+        add_explain_action(
+            self.table, "Explain this candidate…", lambda r: self.explain.emit(self.index, self.words[r])
+        )
         self.bars = CandidateBars()
         self.bars.picked.connect(self._pick)
         layout = QHBoxLayout(self)
@@ -115,6 +120,7 @@ class ResultView(QWidget):
     """One model's predictions for the text: per-mask views, joint sentences and target words."""
 
     picked = Signal(int, str)  # mask index, word
+    explain = Signal(int, str)
     sentence_picked = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -172,6 +178,7 @@ class ResultView(QWidget):
         while len(self.mask_views) < len(result.masks):
             view = MaskView()
             view.picked.connect(self.picked)
+            view.explain.connect(self.explain)
             self.body.insertWidget(len(self.mask_views), view)
             self.mask_views.append(view)
         for view in self.mask_views[len(result.masks) :]:
@@ -305,6 +312,7 @@ class FillMaskPanel(PanelBase, QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for i, view in enumerate(self.views):
             view.picked.connect(self.fill_candidate)
+            view.explain.connect(lambda _mask, word, i=i: self.explain_candidate(i, word))
             view.sentence_picked.connect(self.editor.setPlainText)
             self.splitter.addWidget(view)
             view.setObjectName(f"result_view_{i}")
@@ -450,6 +458,14 @@ class FillMaskPanel(PanelBase, QWidget):
         cursor.setPosition(spans[index].start)
         cursor.setPosition(spans[index].end, QTextCursor.MoveMode.KeepAnchor)
         cursor.insertText(display_word(word))
+
+    def explain_candidate(self, view: int, word: str) -> None:
+        """The Explain tab on why the model (of result view `view`) puts `word` at the mask."""
+        model = self._model(self.compare_combo if view else self.model_combo)
+        key = model.key if model is not None else None
+        open_explain(
+            self, ExplainRequest(self.editor.toPlainText(), model_key=key, candidate=word), self.state
+        )
 
     # ---- predicting ---------------------------------------------------------------------------------
     def schedule(self) -> None:
