@@ -142,12 +142,12 @@ class AttributionView(QGroupBox):
         r = self.result
         labels, scores = items(r, self.unit)
         self.text.setText(coloured_html(labels, scores))
-        towards = (
-            r.target
-            if self.method != "rollout"
-            else f"the output at {r.tokens[0] if r.kind == 'class' else 'the mask'}"
-        )
-        self.legend.set_scale(float(np.abs(scores).max()) if len(scores) else 0.0, towards)
+        scale = float(np.abs(scores).max()) if len(scores) else 0.0
+        if self.method == "rollout":
+            where = "[CLS]" if r.kind == "class" else "the mask"
+            self.legend.set_scale(scale, f"attention share flowing to {where}", signed=False)
+        else:
+            self.legend.set_scale(scale, r.target)
         self.bars.set_items(labels, scores)
         self.info.setText(self._info(r))
         warning = r.delta_warning()
@@ -155,16 +155,16 @@ class AttributionView(QGroupBox):
         self.warning.setVisible(bool(warning))
 
     def _info(self, r: Explanation) -> str:
-        what = "log-probability" if "vs" not in r.target else "log-probability difference"
         if self.method == "rollout":
             return (
                 "Share of the explained position's attention that flows from each token (no sign, sums to 1)."
             )
-        text = f"Scores of {r.target!r}'s {what}: {r.output:+.4f}"
+        a, _, b = r.target.partition(" vs ")
+        text = f"Explained: log P({a})" + (f" - log P({b})" if b else "") + f" = {r.output:+.4f}"
         if r.method == "ig" and r.baseline_output is not None:
             total = float(np.sum(r.token_scores))
-            text += (
-                f"; baseline {r.baseline_output:+.4f}. Sum of scores {total:+.4f}, convergence delta "
+            return text + (
+                f", baseline {r.baseline_output:+.4f}. Sum of scores {total:+.4f}, convergence delta "
                 f"{r.delta:+.2g} ({r.steps} steps)."
             )
-        return text
+        return text + ". Its sign is unreliable after LayerNorm (BERT-like embeddings): read the bar lengths."

@@ -49,14 +49,18 @@ class ColourLegend(QWidget):
         super().__init__(parent)
         self.scale = 1.0
         self.towards = "the class"
+        self.signed = True
         self.setMinimumHeight(38)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_scale(self, scale: float, towards: str) -> None:
-        self.scale, self.towards = scale, towards
+    def set_scale(self, scale: float, towards: str, signed: bool = True) -> None:
+        """`towards`: what a positive score favours; unsigned scores (rollout) get a one-sided bar."""
+        self.scale, self.towards, self.signed = scale, towards, signed
         self.setToolTip(
             f"Colour of a token: red pushes the output towards {towards}, blue pushes it away; "
             "the stronger the colour, the larger |score|."
+            if signed
+            else f"Colour of a token: the stronger the red, the more {towards}."
         )
         self.update()
 
@@ -65,16 +69,20 @@ class ColourLegend(QWidget):
         width, height = self.width(), self.height()
         bar = QRectF(0, 0, width - 1, 14)
         gradient = QLinearGradient(QPointF(0, 0), QPointF(width, 0))
-        gradient.setColorAt(0.0, mix(background(), NEGATIVE, MAX_MIX))
-        gradient.setColorAt(0.5, background())
+        gradient.setColorAt(0.0, mix(background(), NEGATIVE, MAX_MIX) if self.signed else background())
+        if self.signed:
+            gradient.setColorAt(0.5, background())
         gradient.setColorAt(1.0, mix(background(), POSITIVE, MAX_MIX))
         painter.fillRect(bar, gradient)
         painter.setPen(foreground())
         painter.drawRect(bar)
         text_rect = QRectF(0, 16, width, height - 16)
-        painter.drawText(
-            text_rect, Qt.AlignmentFlag.AlignLeft, f"−{self.scale:.3g}  away from {self.towards}"
-        )
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter, "0")
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight, f"towards {self.towards}  +{self.scale:.3g}")
+        left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
+        if self.signed:
+            painter.drawText(text_rect, left, f"−{self.scale:.3g}  away from {self.towards}")
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter, "0")
+            painter.drawText(text_rect, right, f"towards {self.towards}  +{self.scale:.3g}")
+        else:
+            painter.drawText(text_rect, left, "0")
+            painter.drawText(text_rect, right, f"{self.towards}  {self.scale:.3g}")
         painter.end()
