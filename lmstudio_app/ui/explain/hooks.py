@@ -38,6 +38,8 @@ def open_explain(widget: QWidget, request: ExplainRequest, app_state: object | N
     Outside the main window a standalone Explain window opens, on `app_state` (or a fresh one).
     """
     window = widget.window()
+    while not hasattr(window, "panels") and window.parentWidget() is not None:  # e.g. the wizard dialog
+        window = window.parentWidget().window()
     panel = getattr(window, "panels", {}).get(EXPLAIN_TAB)
     tabs = getattr(window, "tabs", None)
     if panel is None:
