@@ -240,7 +240,9 @@ class Journey:
         ig = tab.results["ig"]
         assert tab.editor.toPlainText() == "what a wonderful film"
         assert ig.words.words == ["what", "a", "wonderful", "film"], ig.words.words
-        assert ig.predicted_label in {"positive", "negative"} and tab.views["ig"].bars.labels == ig.words.words
+        assert (
+            ig.predicted_label in {"positive", "negative"} and tab.views["ig"].bars.labels == ig.words.words
+        )
         top = ig.words.words[int(abs(ig.words.scores).argmax())]
         print(f"[journey] explain: IG says {top!r} matters most for {ig.target}", flush=True)
         self.shot("10_explain")
