@@ -148,7 +148,9 @@ def test_dataset_map_before_after(qtbot, panel, app_state, models, tmp_path):
     with qtbot.waitSignal(tab.row_explained, timeout=30000):
         tab.plots[1].clicked.emit(3)
     keyword = rows[3][2]
-    assert "gradient x input" in tab.detail.text() and keyword in tab.detail.text()
+    assert "Integrated Gradients" in tab.detail.text() and keyword in tab.detail.text()
+    tab.plots[1].select(3)
+    qtbot.wait(50)  # let the detail label's new height reach the layout
     _shot(panel, "explain_map_light")
     apply_theme("dark")
     qtbot.wait(50)

@@ -50,7 +50,7 @@ class ColourLegend(QWidget):
         self.scale = 1.0
         self.towards = "the class"
         self.signed = True
-        self.setMinimumHeight(38)
+        self.setMinimumHeight(52)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def set_scale(self, scale: float, towards: str, signed: bool = True) -> None:
@@ -76,13 +76,22 @@ class ColourLegend(QWidget):
         painter.fillRect(bar, gradient)
         painter.setPen(foreground())
         painter.drawRect(bar)
-        text_rect = QRectF(0, 16, width, height - 16)
-        left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
+        numbers, words = QRectF(0, 16, width, 16), QRectF(0, 32, width, height - 32)
+        left, centre, right = (
+            Qt.AlignmentFlag.AlignLeft,
+            Qt.AlignmentFlag.AlignHCenter,
+            Qt.AlignmentFlag.AlignRight,
+        )
+        # Numbers on one line, meanings on the next, so narrow columns never overlap them.
         if self.signed:
-            painter.drawText(text_rect, left, f"−{self.scale:.3g}  away from {self.towards}")
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter, "0")
-            painter.drawText(text_rect, right, f"towards {self.towards}  +{self.scale:.3g}")
+            painter.drawText(numbers, left, f"−{self.scale:.3g}")
+            painter.drawText(numbers, centre, "0")
+            painter.drawText(numbers, right, f"+{self.scale:.3g}")
+            painter.drawText(words, left, "← away from")
+            painter.drawText(words, centre, self.towards)
+            painter.drawText(words, right, "towards →")
         else:
-            painter.drawText(text_rect, left, "0")
-            painter.drawText(text_rect, right, f"{self.towards}  {self.scale:.3g}")
+            painter.drawText(numbers, left, "0")
+            painter.drawText(numbers, right, f"{self.scale:.3g}")
+            painter.drawText(words, right, self.towards)
         painter.end()

@@ -63,6 +63,7 @@ class MapTab(QWidget):
         self.maps: list[DatasetMap] = []
         self.map_models: list[str] = []
         self.clicked: tuple[int, int] | None = None  # (plot, row)
+        self.row_result: tuple[str, Explanation] | None = None  # the clicked row's header and attribution
         self.open_button = QPushButton("Open table…")
         self.open_button.clicked.connect(self._ask_table)
         self.path_label = QLabel("No table opened.")
@@ -280,6 +281,7 @@ class MapTab(QWidget):
     def restyle(self) -> None:
         for plot in self.plots:
             plot.restyle()
+        self._render_row()  # its colours are mixed into the theme's background
 
     # ---- one row -----------------------------------------------------------------------------------
     def _plot_model(self, plot_index: int) -> LoadedModel | None:
@@ -290,8 +292,9 @@ class MapTab(QWidget):
             return None
 
     def show_row(self, plot_index: int, row: int) -> None:
-        """The clicked row's text, label and prediction, coloured by gradient x input when the model has a head."""
+        """The clicked row's text, label and prediction, coloured by Integrated Gradients when the model has a head."""
         self.clicked = (plot_index, row)
+        self.row_result = None
         result = self.plots[plot_index].result
         if result is None:
             return
@@ -309,18 +312,25 @@ class MapTab(QWidget):
         if model is None or not model.has_head(HEAD_CLS):
             self.row_explained.emit()
             return
-        worker = self.row_latest.submit(explain, model, text, ExplainOptions(method="gradxinput"))
+        worker = self.row_latest.submit(explain, model, text, ExplainOptions(method="ig"))
         header = " · ".join(parts)
         worker.result.connect(lambda r: self._row_attribution(header, r))
         worker.error.connect(lambda message, _d: self._say(message, error=True))
         worker.start()
 
     def _row_attribution(self, header: str, result: Explanation) -> None:
+        self.row_result = (header, result)
+        self._render_row()
+        self.row_explained.emit()
+
+    def _render_row(self) -> None:
+        if self.row_result is None:
+            return
+        header, result = self.row_result
         self.detail.setText(
-            f"{header} · gradient x input for <b>{html.escape(result.target)}</b> "
+            f"{header} · Integrated Gradients for <b>{html.escape(result.target)}</b> "
             f"(red: towards it, blue: away)<br>{coloured_html(result.words.words, result.words.scores)}"
         )
-        self.row_explained.emit()
 
     def _open_in_tab(self) -> None:
         if self.clicked is None:
