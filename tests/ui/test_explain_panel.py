@@ -246,7 +246,9 @@ def test_fine_tune_results_explain_button(qtbot, app_state, models, tmp_path):
     view = ResultsView(app_state)
     qtbot.addWidget(view)
     view.result = SimpleNamespace(
-        model_dir=models["tuned"], run_dir=tmp_path, misclassified=[{"text": "a terrible cup", "true": "positive"}]
+        model_dir=models["tuned"],
+        run_dir=tmp_path,
+        misclassified=[{"text": "a terrible cup", "true": "positive"}],
     )
     view.try_edit.blockSignals(True)
     view.try_edit.setText("the great sea")
