@@ -76,6 +76,7 @@ class MapPlot(pg.PlotWidget):
             x=r.xy[:, 0], y=r.xy[:, 1], data=np.arange(len(r.texts)), brush=[brushes[v] for v in values]
         )
         self.legend.clear()
+        self.legend.setLabelTextColor(foreground())  # applies to labels added after it only
         for c in self.categories:
             sample = pg.ScatterPlotItem(size=9, pen=None, brush=brushes[c])
             self.legend.addItem(sample, f"{c} ({values.count(c):,})")
