@@ -21,6 +21,8 @@ COMMANDS = [
     "attention",
     "fillmask",
     "inside",
+    "explain",
+    "embed_map",
 ]
 
 

@@ -11,6 +11,7 @@ from lmstudio_app.core.models.devices import format_bytes, memory_used
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention.panel import AttentionPanel
 from lmstudio_app.ui.dialogs import AboutDialog, ShortcutsDialog
+from lmstudio_app.ui.explain.panel import ExplainPanel
 from lmstudio_app.ui.fillmask.panel import FillMaskPanel
 from lmstudio_app.ui.finetune.panel import FineTunePanel
 from lmstudio_app.ui.inside.panel import InsidePanel
@@ -19,7 +20,14 @@ from lmstudio_app.ui.panel import Panel
 from lmstudio_app.ui.theme import THEMES, apply_theme
 
 # The tabs in the order of the user's path; every panel takes (AppState, parent) and follows ui/panel.py.
-PANELS: list[type[QWidget]] = [ModelPanel, FillMaskPanel, AttentionPanel, InsidePanel, FineTunePanel]
+PANELS: list[type[QWidget]] = [
+    ModelPanel,
+    FillMaskPanel,
+    AttentionPanel,
+    InsidePanel,
+    ExplainPanel,
+    FineTunePanel,
+]
 
 
 class MainWindow(QMainWindow):

@@ -74,6 +74,7 @@ class Journey:
                 self.inside,
                 self.fine_tune,
                 self.use_saved_model,
+                self.explain,
             ):
                 stage()
             print("[journey] passed", flush=True)
@@ -255,6 +256,24 @@ class Journey:
         self.results.try_edit.setText("what a wonderful film")
         self.wait("the try-it prediction", lambda: "→" in self.results.try_result.text(), timeout=60)
         print(f"[journey] saved model predicts: {self.results.try_result.text()}", flush=True)
+
+    def explain(self) -> None:
+        """The results page's "Explain…" opens the Explain tab on the try-it text, loaded model and all."""
+        self.results.explain_button.click()
+        panel = self.window.panels["Explain"]
+        self.wait("the Explain tab", lambda: self.window.tabs.currentWidget() is panel)
+        tab = panel.attribution
+        self.wait("the explanation", lambda: "ig" in tab.results, timeout=180)
+        self.show_tab("Explain")
+        ig = tab.results["ig"]
+        assert tab.editor.toPlainText() == "what a wonderful film"
+        assert ig.words.words == ["what", "a", "wonderful", "film"], ig.words.words
+        assert (
+            ig.predicted_label in {"positive", "negative"} and tab.views["ig"].bars.labels == ig.words.words
+        )
+        top = ig.words.words[int(abs(ig.words.scores).argmax())]
+        print(f"[journey] explain: IG says {top!r} matters most for {ig.target}", flush=True)
+        self.shot("10_explain")
 
 
 def main() -> int:

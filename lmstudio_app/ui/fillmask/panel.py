@@ -36,6 +36,7 @@ from lmstudio_app.core.fillmask.text import (
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.explain.hooks import ExplainRequest, open_explain
 from lmstudio_app.ui.fillmask.nsp_page import DEBOUNCE_MS, FULL_SIZE_HINT, NspPage
 from lmstudio_app.ui.fillmask.result_view import ResultView
 from lmstudio_app.ui.panel import PanelBase
@@ -149,6 +150,7 @@ class FillMaskPanel(PanelBase, QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for i, view in enumerate(self.views):
             view.picked.connect(self.fill_candidate)
+            view.explain.connect(lambda _mask, word, i=i: self.explain_candidate(i, word))
             view.sentence_picked.connect(self.editor.setPlainText)
             self.splitter.addWidget(view)
             view.setObjectName(f"result_view_{i}")
@@ -269,6 +271,14 @@ class FillMaskPanel(PanelBase, QWidget):
         cursor.setPosition(spans[index].start)
         cursor.setPosition(spans[index].end, QTextCursor.MoveMode.KeepAnchor)
         cursor.insertText(display_word(word))
+
+    def explain_candidate(self, view: int, word: str) -> None:
+        """The Explain tab on why the model (of result view `view`) puts `word` at the mask."""
+        model = self._model(self.compare_combo if view else self.model_combo)
+        key = model.key if model is not None else None
+        open_explain(
+            self, ExplainRequest(self.editor.toPlainText(), model_key=key, candidate=word), self.state
+        )
 
     # ---- predicting ---------------------------------------------------------------------------------
     def schedule(self) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.fillmask.predict import FillMaskResult
 from lmstudio_app.ui import format as fmt
+from lmstudio_app.ui.explain.hooks import add_explain_action
 from lmstudio_app.ui.widgets.candidate_bars import CandidateBars
 
 
@@ -51,6 +52,7 @@ class MaskView(QGroupBox):
     """One mask's candidates: a table and a bar chart; clicking either picks the word."""
 
     picked = Signal(int, str)  # mask index, word
+    explain = Signal(int, str)  # mask index, word: right-click "Explain this candidate…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +61,9 @@ class MaskView(QGroupBox):
         self.table = _table(["Word", "Probability"])
         self.table.setToolTip("Click a word to put it into the sentence")
         self.table.cellClicked.connect(lambda row, _col: self._pick(row))
+        add_explain_action(
+            self.table, "Explain this candidate…", lambda r: self.explain.emit(self.index, self.words[r])
+        )
         self.bars = CandidateBars()
         self.bars.picked.connect(self._pick)
         layout = QHBoxLayout(self)
@@ -82,6 +87,7 @@ class ResultView(QWidget):
     """One model's predictions for the text: per-mask views, joint sentences and target words."""
 
     picked = Signal(int, str)  # mask index, word
+    explain = Signal(int, str)  # mask index, word: right-click "Explain this candidate…"
     sentence_picked = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -147,6 +153,7 @@ class ResultView(QWidget):
         while len(self.mask_views) < len(result.masks):
             view = MaskView()
             view.picked.connect(self.picked)
+            view.explain.connect(self.explain)
             self.body.insertWidget(len(self.mask_views), view)
             self.mask_views.append(view)
         for view in self.mask_views[len(result.masks) :]:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.training.record import SavedSettings
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.explain.hooks import ExplainRequest, add_explain_action, open_explain
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.theme import message_style
@@ -130,6 +131,10 @@ class ResultsView(QWidget):
         self.try_edit.textChanged.connect(self._try)
         self.try_result = QLabel()
         self.try_result.setToolTip("The probability of every class (a softmax over the classes)")
+        self.explain_button = QPushButton(
+            "Explain…", toolTip="Why this prediction: open the text in the Explain tab"
+        )
+        self.explain_button.clicked.connect(lambda: self.explain(self.try_edit.text()))
         self.status = QLabel(wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons: dict[str, QPushButton] = {}
@@ -172,10 +177,17 @@ class ResultsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(scores, "Scores and confusion matrix")
         self.tabs.addTab(self.mistakes, "Misclassified")
+        self.mistakes.cellDoubleClicked.connect(
+            lambda row, _c: self.explain(self.result.misclassified[row]["text"])
+        )
+        add_explain_action(
+            self.mistakes, "Explain this row…", lambda r: self.explain(self.result.misclassified[r]["text"])
+        )
         try_box = QGroupBox("Try it")
         box = QHBoxLayout(try_box)
         box.addWidget(self.try_edit, 2)
         box.addWidget(self.try_result, 1)
+        box.addWidget(self.explain_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -245,6 +257,14 @@ class ResultsView(QWidget):
         self.try_result.setText(
             f"→ <b>{html.escape(label)}</b> {fmt.percent(score)}" + (f"<br>{others}" if others else "")
         )
+
+    def explain(self, text: str) -> None:
+        """Open `text` in the Explain tab with this run's model (loaded there if needed)."""
+        if self.result is not None and text.strip():
+            name = self.saved.get("name") or Path(self.result.run_dir).name
+            open_explain(
+                self, ExplainRequest(text, model_path=Path(self.result.model_dir), model_name=name), self.app
+            )
 
     # ---- actions -------------------------------------------------------------------------------------
     def _run(self, fn: Any, *args: Any, done: Any) -> Worker:

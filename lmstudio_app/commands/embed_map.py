@@ -1,0 +1,91 @@
+"""`lmstudio-app embed-map`: a table's rows as 2-D points (PCA or UMAP of sentence embeddings), PNG or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from lmstudio_app.commands._common import add_model_arguments, stderr_progress
+
+NAME = "embed-map"
+HELP = (
+    "project a table's rows to 2-D with a model's embeddings; write a PNG plot or a CSV of x, y, label, text"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser, None, "encoder or classifier model")
+    parser.add_argument("--csv", required=True, help="the table (CSV, TSV, JSONL or XLSX)")
+    parser.add_argument("--text-column", required=True, help="the column holding the texts")
+    parser.add_argument("--label-column", help="the column holding the labels (colours the map)")
+    parser.add_argument("--method", choices=["pca", "umap"], default="pca", help="projection (default: pca)")
+    parser.add_argument(
+        "--pooling",
+        choices=["cls", "mean"],
+        default="cls",
+        help="[CLS] vector or mean of tokens (default: cls)",
+    )
+    parser.add_argument("--size", default="900x700", help="PNG size WxH (default: 900x700)")
+    parser.add_argument(
+        "-o", "--output", required=True, help="OUT.png (the plot) or OUT.csv (x, y, label, text)"
+    )
+
+
+def _check_output(path: str) -> Path:
+    from lmstudio_app.core.errors import UserError
+
+    out = Path(path)
+    if out.suffix.lower() not in (".png", ".csv"):
+        raise UserError(f"-o must end in .png or .csv, not {out.name!r}.")
+    return out
+
+
+def _write_png(result, out: Path, size: str) -> None:
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.jsonio import atomic_path
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size must look like 900x700, not {size!r}.") from None
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSize
+
+    from lmstudio_app.ui.app import make_application
+    from lmstudio_app.ui.explain.map_plot import MapPlot
+    from lmstudio_app.ui.widgets.heatmap import export_png
+
+    make_application()
+    plot = MapPlot()
+    plot.set_map(result, "label" if result.labels is not None else "predicted")
+    with atomic_path(out) as tmp:
+        export_png(plot, tmp, QSize(width, height))
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from lmstudio_app.commands._common import load_model_from_args
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.explain.embed_map import MapOptions, dataset_map, read_rows, write_map_csv
+
+    if not args.model:
+        raise UserError("Give the model whose embeddings make the map: -m FOLDER, hub id or embedded name.")
+    out = _check_output(args.output)
+    progress = stderr_progress()
+    texts, labels = read_rows(args.csv, args.text_column, args.label_column, state=progress)
+    loaded = load_model_from_args(args)
+    result = dataset_map(
+        loaded, texts, labels, MapOptions(pooling=args.pooling, method=args.method), state=progress
+    )
+    if out.suffix.lower() == ".csv":
+        write_map_csv(result, out)
+    else:
+        _write_png(result, out, args.size)
+    print(
+        f"wrote {out} ({len(texts):,} rows, {args.method.upper()} of {args.pooling} embeddings)",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,236 @@
+"""The Explain panel's first tab: one text, one model, IG / gradient x input / rollout side by side."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lmstudio_app.core.explain.attribution import METHODS, ExplainOptions, Explanation
+from lmstudio_app.core.explain.inputs import labels_of
+from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, LoadedModel
+from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.explain.attribution_view import AttributionView
+from lmstudio_app.ui.explain.jobs import explain_all
+from lmstudio_app.ui.qthreading import LatestOnly
+
+PREDICTED = "predicted class"
+ERROR_STYLE = "color: #c0392b;"
+
+
+class AttributionTab(QWidget):
+    """Pick a model and a target (class, or candidate word at the mask), type, Ctrl+Enter, read."""
+
+    explained = Signal()  # every method's result (or its reason) is on screen
+    failed = Signal(str)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.latest = LatestOnly(self)
+        self.results: dict[str, Explanation | str] = {}
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("A loaded classifier or masked-LM model")
+        self.model_combo.currentIndexChanged.connect(self._model_changed)
+        self.editor = QPlainTextEdit(placeholderText="Type a text to explain (Ctrl+Enter runs it)")
+        self.editor.setFixedHeight(64)
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("The class whose score is explained: the predicted one or any other")
+        self.candidate_edit = QLineEdit(placeholderText="candidate word at the mask")
+        self.versus_edit = QLineEdit(placeholderText="rather than (optional)")
+        self.versus_edit.setToolTip(
+            "Explain why the candidate rather than this word (difference of log-probabilities)"
+        )
+        self.steps_spin = QSpinBox(minimum=2, maximum=1024, value=32, prefix="IG steps: ")
+        self.steps_spin.setToolTip("More steps: a smaller convergence delta, a slower run")
+        self.baseline_combo = QComboBox()
+        self.baseline_combo.addItem("baseline [PAD]", "pad")
+        self.baseline_combo.addItem("baseline [MASK]", "mask")
+        self.baseline_combo.setToolTip(
+            "IG starts from the text with every word replaced by this token ([CLS]/[SEP] kept)"
+        )
+        self.batch_spin = QSpinBox(minimum=1, maximum=1024, value=32, prefix="batch: ")
+        self.batch_spin.setToolTip("IG steps computed at once; lower it to use less memory")
+        self.unit_combo = QComboBox()
+        self.unit_combo.addItem("whole words", "words")
+        self.unit_combo.addItem("tokens", "tokens")
+        self.unit_combo.setToolTip("Words sum their pieces' scores; tokens show every piece and [CLS]/[SEP]")
+        self.unit_combo.currentIndexChanged.connect(self.redraw)
+        self.run_button = QPushButton("Explain (Ctrl+Enter)")
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar(maximum=1000, textVisible=False)
+        self.progress.setFixedWidth(160)
+        self.summary = QLabel(wordWrap=True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.views = {m: AttributionView(m) for m in METHODS}
+        self._layout()
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.run)
+        state.models_changed.connect(self.refresh_models)
+        self.refresh_models()
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Model:"))
+        top.addWidget(self.model_combo, 1)
+        self.class_label = QLabel("Explain:")
+        top.addWidget(self.class_label)
+        top.addWidget(self.class_combo)
+        self.candidate_label = QLabel("Candidate:")
+        for w in (self.candidate_label, self.candidate_edit, self.versus_edit):
+            top.addWidget(w)
+        options = QHBoxLayout()
+        for w in (self.steps_spin, self.baseline_combo, self.batch_spin, self.unit_combo, self.run_button):
+            options.addWidget(w)
+        options.addWidget(self.cancel_button)
+        options.addWidget(self.progress)
+        options.addStretch(1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for view in self.views.values():
+            splitter.addWidget(view)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.editor)
+        layout.addLayout(options)
+        layout.addWidget(self.summary)
+        layout.addWidget(splitter, 1)
+
+    # ---- models ------------------------------------------------------------------------------------
+    def refresh_models(self) -> None:
+        current = self.model_combo.currentData()
+        models = [m for m in self.state.registry.models() if m.has_head(HEAD_CLS) or m.has_head(HEAD_MLM)]
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for m in models:
+            self.model_combo.addItem(m.key, m.key)
+        index = self.model_combo.findData(current)
+        self.model_combo.setCurrentIndex(index if index >= 0 else (0 if models else -1))
+        self.model_combo.blockSignals(False)
+        self._model_changed()
+
+    def model(self) -> LoadedModel | None:
+        key = self.model_combo.currentData()
+        try:
+            return self.state.registry.get(key) if key is not None else None
+        except KeyError:
+            return None
+
+    def select_model(self, key: str) -> None:
+        self.refresh_models()
+        index = self.model_combo.findData(key)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+
+    def _model_changed(self) -> None:
+        """A classifier gets the class picker, a masked-LM the candidate boxes."""
+        model = self.model()
+        classifier = model is not None and model.has_head(HEAD_CLS)
+        masked = model is not None and not classifier and model.has_head(HEAD_MLM)
+        for w in (self.class_label, self.class_combo):
+            w.setVisible(classifier)
+        for w in (self.candidate_label, self.candidate_edit, self.versus_edit):
+            w.setVisible(masked)
+        self.class_combo.clear()
+        self.class_combo.addItem(PREDICTED, None)
+        if classifier:
+            for label in labels_of(model.model):
+                self.class_combo.addItem(label, label)
+        if model is None:
+            self.summary.setText(
+                "Load a classifier (e.g. a fine-tuned run: Load into model manager) or a masked-LM model on the "
+                "Models tab to explain its output."
+            )
+        elif masked:
+            self.summary.setText(
+                f"Masked-LM: type a text with one {html.escape(model.tokenizer.mask_token or '[MASK]')} and a "
+                "candidate word; optionally a second word to ask why the first rather than the second."
+            )
+        else:
+            self.summary.setText("")
+
+    def set_label(self, label: str | None) -> None:
+        index = self.class_combo.findData(label) if label else 0
+        self.class_combo.setCurrentIndex(max(0, index))
+
+    # ---- running -----------------------------------------------------------------------------------
+    def options(self) -> ExplainOptions:
+        model = self.model()
+        masked = model is not None and not model.has_head(HEAD_CLS)
+        return ExplainOptions(
+            steps=self.steps_spin.value(),
+            baseline=self.baseline_combo.currentData(),
+            internal_batch_size=self.batch_spin.value(),
+            label=None if masked else self.class_combo.currentData(),
+            candidate=(self.candidate_edit.text().strip() or "") if masked else None,
+            versus=(self.versus_edit.text().strip() or None) if masked else None,
+        )
+
+    def run(self) -> None:
+        model, text = self.model(), self.editor.toPlainText()
+        if model is None:
+            self._fail("No classifier or masked-LM model is loaded: load one on the Models tab.")
+            return
+        worker = self.latest.submit(explain_all, model, text, self.options())
+        worker.progress.connect(lambda f, _m: self.progress.setValue(round(max(0.0, f) * 1000)))
+        worker.progress.connect(lambda _f, m: self.summary.setText(html.escape(m)) if m else None)
+        worker.result.connect(self._show)
+        worker.error.connect(lambda message, _details: self._fail(message))
+        worker.cancelled.connect(lambda: self.summary.setText("Cancelled."))
+        worker.finished.connect(lambda: self._busy(False))
+        self._busy(True)
+        worker.start()
+
+    def cancel(self) -> None:
+        self.latest.cancel()
+
+    def _busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.progress.setValue(0 if busy else self.progress.value())
+
+    def _fail(self, message: str) -> None:
+        self.summary.setText(f"<span style='{ERROR_STYLE}'>{html.escape(message)}</span>")
+        for view in self.views.values():
+            view.show_message("")
+        self.failed.emit(message)
+
+    def _show(self, results: dict[str, Explanation | str]) -> None:
+        self.results = results
+        self.progress.setValue(1000)
+        first = next((r for r in results.values() if isinstance(r, Explanation)), None)
+        if first is not None:
+            ranking = ", ".join(f"{html.escape(name)} {p:.1%}" for name, p in first.ranking)
+            what = "class" if first.kind == "class" else "word at the mask"
+            note = " (input truncated)" if first.truncated else ""
+            self.summary.setText(
+                f"Predicted {what}: <b>{html.escape(first.predicted_label)}</b> ({first.predicted_score:.1%}). "
+                f"Explaining <b>{html.escape(first.target)}</b>. {ranking}{note}"
+            )
+        self.redraw()
+        self.explained.emit()
+
+    def redraw(self) -> None:
+        unit = self.unit_combo.currentData()
+        for method, view in self.views.items():
+            result = self.results.get(method)
+            if isinstance(result, Explanation):
+                view.show_result(result, unit)
+            elif isinstance(result, str):
+                view.show_message(result)
+            else:
+                view.redraw()

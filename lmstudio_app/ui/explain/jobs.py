@@ -1,0 +1,76 @@
+"""The Explain panel's background work: run every method on one text, load a model folder, build maps.
+
+These run in `Worker`s (ui/qthreading.py) and only call core; their progress is scaled into one bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.explain.attribution import METHOD_NAMES, METHODS, ExplainOptions, Explanation, explain
+from lmstudio_app.core.explain.embed_map import DatasetMap, MapOptions, dataset_map
+from lmstudio_app.core.tasks import TaskState
+
+
+class _Part(TaskState):
+    """Progress of one part of a job mapped into [start, start + share) of the whole; same stop flag."""
+
+    def __init__(self, whole: TaskState, start: float, share: float, prefix: str = "") -> None:
+        super().__init__()
+        self._whole, self._start, self._share, self._prefix = whole, start, share, prefix
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        done = self._start + self._share * max(0.0, fraction)
+        self._whole.progress(done, f"{self._prefix}{message}")
+
+    def should_stop(self) -> bool:
+        return self._whole.should_stop()
+
+    def raise_if_stopped(self) -> None:
+        self._whole.raise_if_stopped()
+
+
+def explain_all(
+    loaded: Any, text: str, options: ExplainOptions, *, state: TaskState
+) -> dict[str, Explanation | str]:
+    """Every method on the same text and target; a method that cannot run gives its one-line reason."""
+    results: dict[str, Explanation | str] = {}
+    for i, method in enumerate(METHODS):
+        part = _Part(state, i / len(METHODS), 1 / len(METHODS), f"{METHOD_NAMES[method]}: ")
+        try:
+            results[method] = explain(loaded, text, dataclasses.replace(options, method=method), state=part)
+        except UserError as exc:
+            if i == 0:  # the input itself is wrong (no head, no mask, unknown label): say it once
+                raise
+            results[method] = str(exc)
+    return results
+
+
+def load_folder(registry: Any, folder: Path, name: str | None, *, state: TaskState) -> Any:
+    """A fine-tuned folder loaded on the CPU (or the copy already loaded)."""
+    from lmstudio_app.core.models.registry import load_model
+    from lmstudio_app.core.models.sources import resolve
+
+    existing = registry.find(Path(folder), "cpu", "float32")
+    if existing is not None:
+        return existing
+    source = resolve(str(folder), state=state)
+    if name:
+        source = dataclasses.replace(source, name=name)
+    return registry.add(
+        load_model(source, "cpu", "float32", state=state, key=f"{source.name} [cpu, float32]")
+    )
+
+
+def build_maps(
+    models: list[Any], texts: list[str], labels: list[str] | None, options: MapOptions, *, state: TaskState
+) -> list[DatasetMap]:
+    """One map per model (before, after) on the same rows."""
+    maps = []
+    for i, loaded in enumerate(models):
+        part = _Part(state, i / len(models), 1 / len(models), f"{loaded.name}: ")
+        maps.append(dataset_map(loaded, texts, labels, options, state=part))
+    return maps
