@@ -265,3 +265,36 @@ def test_fine_tune_results_explain_button(qtbot, app_state, models, tmp_path):
     with qtbot.waitSignal(opened.attribution.explained, timeout=60000):
         pass
     opened.close()
+
+
+def test_fine_tune_results_map_base_beside_fine_tuned(qtbot, app_state, models, tmp_path):
+    """ "Dataset map (before/after)…" on a run's results maps its data with the base and the fine-tuned model."""
+    from types import SimpleNamespace
+
+    from lmstudio_app.core.data.labeled import DataSource
+    from lmstudio_app.core.finetune.datasets import DataPlan
+    from lmstudio_app.core.training.record import SavedSettings
+    from lmstudio_app.ui.finetune.results_view import ResultsView
+
+    rows = keyword_rows(60, 3)
+    csv = tmp_path / "run-data.csv"
+    csv.write_text("review,mood\n" + "\n".join(f"{t},{lab}" for t, lab, _ in rows) + "\n", encoding="utf-8")
+    view = ResultsView(app_state)
+    qtbot.addWidget(view)
+    view.result = SimpleNamespace(model_dir=models["tuned"], run_dir=tmp_path, misclassified=[])
+    plan = DataPlan(DataSource(str(csv), text_column="review", label_column="mood"))
+    view.saved = SavedSettings(
+        name="keywords", settings={"base_model": str(models["base"])}, job={"data_plan": plan.to_dict()}
+    )
+    opened = view.map_before_after()
+    tab = opened.map
+    with qtbot.waitSignal(tab.map_shown, timeout=90000):
+        pass
+    assert opened.tabs.currentWidget() is tab
+    assert (tab.text_combo.currentText(), tab.label_combo.currentText()) == ("review", "mood")
+    before, after = tab.plots[0].result, tab.plots[1].result
+    assert len(before.texts) == len(after.texts) == 60
+    assert separation(after.xy, after.labels) > separation(
+        before.xy, before.labels
+    )  # fine-tuning pulled them apart
+    opened.close()

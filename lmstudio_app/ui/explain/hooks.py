@@ -2,6 +2,7 @@
 
 `open_explain(widget, request)` switches the window to the Explain tab and runs the request there; a
 widget outside the main window (e.g. the wizard opened alone) gets a standalone Explain window.
+A `MapRequest` opens the Dataset map instead, base model beside fine-tuned model.
 `add_explain_action` gives a table a right-click "Explain…" action for the clicked row.
 """
 
@@ -32,7 +33,21 @@ class ExplainRequest:
     versus: str | None = None
 
 
-def open_explain(widget: QWidget, request: ExplainRequest, app_state: object | None = None) -> QWidget:
+@dataclass(frozen=True)
+class MapRequest:
+    """A table to map with a fine-tuned model folder (after) beside its base model (before)."""
+
+    table: Path
+    text_column: str
+    label_column: str | None
+    after_path: Path
+    after_name: str
+    before_spec: str  # the base model: embedded name, folder or hub id in the cache
+
+
+def open_explain(
+    widget: QWidget, request: ExplainRequest | MapRequest, app_state: object | None = None
+) -> QWidget:
     """Show the Explain tab of `widget`'s window with the request filled in and running; returns the panel.
 
     Outside the main window a standalone Explain window opens, on `app_state` (or a fresh one).
@@ -55,7 +70,10 @@ def open_explain(widget: QWidget, request: ExplainRequest, app_state: object | N
         panel.show()
     elif tabs is not None:
         tabs.setCurrentWidget(panel)
-    panel.explain_request(request)
+    if isinstance(request, MapRequest):
+        panel.map_request(request)
+    else:
+        panel.explain_request(request)
     return panel
 
 

@@ -74,3 +74,18 @@ def build_maps(
         part = _Part(state, i / len(models), 1 / len(models), f"{loaded.name}: ")
         maps.append(dataset_map(loaded, texts, labels, options, state=part))
     return maps
+
+
+def load_pair(
+    registry: Any, after: Path, after_name: str, before_spec: str, *, state: TaskState
+) -> tuple[Any, Any]:
+    """The fine-tuned folder and its base model, both on the CPU (copies already loaded are reused)."""
+    from lmstudio_app.core.models.local import resolve_local
+    from lmstudio_app.core.models.registry import load_model
+
+    fine_tuned = load_folder(registry, after, after_name, state=_Part(state, 0.0, 0.5, "Fine-tuned model: "))
+    source = resolve_local(before_spec)
+    base = registry.find(source.path, "cpu", "float32") or registry.add(
+        load_model(source, "cpu", "float32", state=_Part(state, 0.5, 0.5, "Base model: "))
+    )
+    return fine_tuned, base

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.attribution_tab import AttributionTab
-from lmstudio_app.ui.explain.hooks import ExplainRequest
-from lmstudio_app.ui.explain.jobs import load_folder
+from lmstudio_app.ui.explain.hooks import ExplainRequest, MapRequest
+from lmstudio_app.ui.explain.jobs import load_folder, load_pair
 from lmstudio_app.ui.explain.map_tab import MapTab
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
@@ -52,6 +52,28 @@ class ExplainPanel(PanelBase, QWidget):
             worker.start()
             return
         self._fill(request, request.model_key)
+
+    def map_request(self, request: MapRequest) -> Worker:
+        """Load the fine-tuned and the base model, then map the table with both, side by side."""
+        self.tabs.setCurrentWidget(self.map)
+        self.status.setText(f"Loading {request.after_name} and its base model {request.before_spec}…")
+        worker = Worker(
+            load_pair, self.state.registry, request.after_path, request.after_name, request.before_spec
+        )
+        worker.result.connect(lambda pair: self._pair_loaded(pair, request))
+        worker.error.connect(lambda message, _d: self.status.setText(message))
+        worker.finished.connect(lambda: self.workers.remove(worker) if worker in self.workers else None)
+        self.workers.append(worker)
+        return worker.start()
+
+    def _pair_loaded(self, pair: tuple, request: MapRequest) -> None:
+        after, before = pair
+        for loaded in pair:
+            self.state.add_loaded(loaded)
+        self.status.setText("")
+        self.map.select_models(after.key, before.key)
+        reading = self.map.open_table(request.table, request.text_column, request.label_column)
+        reading.result.connect(lambda _table: self.map.compute())  # after the tab has taken the table
 
     def _loaded(self, loaded: object, request: ExplainRequest) -> None:
         self.state.add_loaded(loaded)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.training.record import SavedSettings
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
-from lmstudio_app.ui.explain.hooks import ExplainRequest, add_explain_action, open_explain
+from lmstudio_app.ui.explain.hooks import ExplainRequest, MapRequest, add_explain_action, open_explain
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.theme import message_style
@@ -161,6 +161,11 @@ class ResultsView(QWidget):
                 "Load the fine-tuned model so the other panels can use it",
                 self.load_into_manager,
             ),
+            (
+                "Dataset map (before/after)…",
+                "Map the data's rows with the base model and with the fine-tuned one, side by side",
+                self.map_before_after,
+            ),
         ]
         grid = QGridLayout()
         for i, (label, tip, slot) in enumerate(actions):
@@ -261,10 +266,33 @@ class ResultsView(QWidget):
     def explain(self, text: str) -> None:
         """Open `text` in the Explain tab with this run's model (loaded there if needed)."""
         if self.result is not None and text.strip():
-            name = self.saved.get("name") or Path(self.result.run_dir).name
+            name = self.saved.name or Path(self.result.run_dir).name
             open_explain(
                 self, ExplainRequest(text, model_path=Path(self.result.model_dir), model_name=name), self.app
             )
+
+    def map_before_after(self) -> QWidget | None:
+        """The Explain tab's dataset map of this run's data: the base model beside the fine-tuned one."""
+        from lmstudio_app.core.errors import UserError
+        from lmstudio_app.core.finetune.datasets import DataPlan
+
+        if self.result is None:
+            return None
+        try:
+            plan = DataPlan.from_saved(self.saved.job)
+        except UserError as exc:
+            self._report(str(exc), False)
+            return None
+        source = plan.val_data or plan.data  # the validation rows when they have a file of their own
+        request = MapRequest(
+            table=Path(source.path),
+            text_column=source.text_column,
+            label_column=source.label_column,
+            after_path=Path(self.result.model_dir),
+            after_name=self.saved.name or Path(self.result.run_dir).name,
+            before_spec=str(self.saved.settings.get("base_model", "")),
+        )
+        return open_explain(self, request, self.app)
 
     # ---- actions -------------------------------------------------------------------------------------
     def _run(self, fn: Any, *args: Any, done: Any) -> Worker:
