@@ -64,7 +64,9 @@ def test_training_record_is_complete() -> None:
         assert key in record, key
     assert record["heldout_final"]["top5"] > record["heldout_before"]["top5"]
     config = json.loads((MODEL_DIR / "config.json").read_text(encoding="utf-8"))
-    assert config["architectures"] == ["BertForMaskedLM"]
+    assert config["architectures"] == ["BertForPreTraining"]  # masked-LM and next-sentence heads
+    assert record["nsp_stage"]["heldout_after"]["eval_nsp_accuracy"] > 0.55
+    assert record["nsp_stage"]["heldout_after"]["eval_mlm_top5"] >= record["nsp_stage"]["heldout_before"]["eval_mlm_top5"]
     assert (MODEL_DIR / "model.safetensors").stat().st_size < 50 * 1024 * 1024
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
         assert (MODEL_DIR / name).exists(), name
