@@ -79,7 +79,7 @@ def test_positions_png_and_json(pretraining, tmp_path):
         (["lens", "the cat sat"], "No mask in the text"),
         (["steps", "--layer", "5", "the cat"], "There is no layer 5: choose a layer from 0 to 1."),
         (["positions", "-o", "{tmp}/pos.txt"], "must end in .png or .json"),
-        (["objectives", "--alpha", "-1", "the cat sat"], "alpha and beta must be numbers >= 0"),
+        (["objectives", "--alpha", "-1", "the cat sat"], "--alpha: -1 is out of range"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(pretraining, tmp_path, argv, message):

@@ -57,7 +57,7 @@ def test_pretrain_with_nsp_writes_a_model_and_before_after_metrics(tmp_path, tin
         ("gpt", ["--text", "c.txt", "-m", "gpt"], "no masked-LM head and no encoder"),
         ("distil", ["--text", "c.txt", "-m", "distil", "--nsp"], "cannot have a next-sentence head"),
         ("", ["--csv", "c.txt"], "--csv needs --text-column"),
-        ("", ["--text", "c.txt", "--mlm-probability", "1.5"], "masking probability"),
+        ("", ["--text", "c.txt", "--mlm-probability", "1.5"], "--mlm-probability: 1.5 is out of range"),
     ],
 )
 def test_bad_text_or_model_is_exit_2_with_one_line(tmp_path, setup, args, message):
@@ -66,17 +66,21 @@ def test_bad_text_or_model_is_exit_2_with_one_line(tmp_path, setup, args, messag
         (tmp_path / "empty.txt").write_text("  \n")
     elif setup == "binary":
         (tmp_path / "x.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    elif setup == "gpt":
-        (tmp_path / "gpt").mkdir()
-        (tmp_path / "gpt" / "config.json").write_text(
-            '{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}'
-        )
-        (tmp_path / "gpt" / "model.safetensors").write_bytes(b"")
+    elif setup == "gpt":  # a real (tiny) GPT-2: a left-to-right LM, no masked-LM head, no BERT encoder
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        GPT2LMHeadModel(
+            GPT2Config(vocab_size=50, n_positions=64, n_embd=32, n_layer=1, n_head=2)
+        ).save_pretrained(tmp_path / "gpt")
+        (tmp_path / "gpt" / "vocab.json").write_text(json.dumps({chr(97 + i): i for i in range(26)}))
+        (tmp_path / "gpt" / "merges.txt").write_text("#version: 0.2\n")
     elif setup == "distil":
+        from tiny_models import vocab
         from transformers import DistilBertConfig, DistilBertModel
 
-        config = DistilBertConfig(vocab_size=99, dim=32, n_layers=1, n_heads=2, hidden_dim=64)
+        config = DistilBertConfig(vocab_size=len(vocab()), dim=32, n_layers=1, n_heads=2, hidden_dim=64)
         DistilBertModel(config).save_pretrained(tmp_path / "distil")
+        (tmp_path / "distil" / "vocab.txt").write_text("\n".join(vocab()) + "\n")
     proc = cli(*args, "-o", "out", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.splitlines() if "error:" in line]

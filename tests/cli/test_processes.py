@@ -133,7 +133,7 @@ def test_finetune_then_predict_text_and_csv(env, tiny_model, tmp_path) -> None:
     result = run_cli("predict", "-m", out, "--csv", data, "--text-column", "review", "-o", table, env=env)
     assert result.returncode == 0, result.stderr
     assert "16 rows written" in result.stdout
-    assert table.read_text(encoding="utf-8").splitlines()[0] == "review,sentiment,predicted_label,score"
+    assert table.read_text(encoding="utf-8").splitlines()[0] == "review,sentiment,predicted_label,score,note"
 
 
 def test_finetune_missing_column_exits_2(env, tmp_path) -> None:

@@ -66,7 +66,10 @@ def test_training_record_is_complete() -> None:
     config = json.loads((MODEL_DIR / "config.json").read_text(encoding="utf-8"))
     assert config["architectures"] == ["BertForPreTraining"]  # masked-LM and next-sentence heads
     assert record["nsp_stage"]["heldout_after"]["eval_nsp_accuracy"] > 0.55
-    assert record["nsp_stage"]["heldout_after"]["eval_mlm_top5"] >= record["nsp_stage"]["heldout_before"]["eval_mlm_top5"]
+    assert (
+        record["nsp_stage"]["heldout_after"]["eval_mlm_top5"]
+        >= record["nsp_stage"]["heldout_before"]["eval_mlm_top5"]
+    )
     assert (MODEL_DIR / "model.safetensors").stat().st_size < 50 * 1024 * 1024
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
         assert (MODEL_DIR / name).exists(), name
