@@ -19,12 +19,15 @@ LABELS = ["negative", "neutral", "positive"]
 
 
 @pytest.fixture(scope="module")
-def window(qapp):
-    win = MainWindow(AppState())
-    win.show()
-    win.tabs.setCurrentWidget(win.panels["Fine-tune"])
-    yield win
-    win.close()
+def window(qapp, tmp_path_factory):
+    """The main window on a data folder with no runs yet (earlier tests leave runs in the shared one)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LMSTUDIO_HOME", str(tmp_path_factory.mktemp("no_runs_home")))
+        win = MainWindow(AppState())
+        win.show()
+        win.tabs.setCurrentWidget(win.panels["Fine-tune"])
+        yield win
+        win.close()
 
 
 @pytest.fixture(scope="module")
