@@ -7,8 +7,10 @@ from typing import Any
 
 from PySide6.QtWidgets import QVBoxLayout, QWizard, QWizardPage
 
+from lmstudio_app.core.training.runs import new_run_dir
 from lmstudio_app.ui.finetune.train_view import TrainView
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
+
 
 
 def default_run_name(ctx: WizardContext) -> str:
@@ -35,8 +37,6 @@ class TrainPage(QWizardPage):
         layout.addWidget(self.view)
 
     def initializePage(self) -> None:  # noqa: N802
-        from lmstudio_app.core.training.runs import new_run_dir
-
         if self.view.state in ("running", "cancelling"):
             return
         self.ctx.result = None
