@@ -12,7 +12,6 @@ from lmstudio_app.ui.finetune.train_view import TrainView
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 
 
-
 def default_run_name(ctx: WizardContext) -> str:
     data = Path(ctx.table.path).stem if ctx.table is not None else "data"
     model = Path(str(ctx.settings.get("base_model", "model"))).name
