@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lmstudio_app.core.tasks import TaskState
@@ -111,3 +114,26 @@ def load_model_from_args(args: argparse.Namespace) -> Any:
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+
+
+@contextlib.contextmanager
+def first_ctrl_c_stops(state: TaskState) -> Iterator[None]:
+    """The first Ctrl+C asks a training job to stop after its step and keep a checkpoint; a second one
+    aborts at once. Only the main thread can own signal handlers (tests call commands from others)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def first_interrupt(signum: int, frame: Any) -> None:
+        print(
+            "stopping after this step and saving a checkpoint (Ctrl+C again to abort at once)",
+            file=sys.stderr,
+        )
+        state.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

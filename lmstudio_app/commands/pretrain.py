@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-from lmstudio_app.commands._common import MAX_SEED, real_number, throttled_progress, whole_number
+from lmstudio_app.commands._common import (
+    MAX_SEED,
+    first_ctrl_c_stops,
+    real_number,
+    throttled_progress,
+    whole_number,
+)
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 
 NAME = "pretrain"
@@ -167,23 +171,21 @@ def run(args: argparse.Namespace) -> int:
         _say(problem)
     _say(corpus.summary())
 
-    def first_interrupt(signum: int, frame: Any) -> None:
-        _say("stopping after this step and saving a checkpoint (Ctrl+C again to abort at once)")
-        state.request_stop()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, first_interrupt) if main_thread else None
     try:
-        result = pretrain(
-            corpus, source, settings, out, state=state, on_event=_on_event, resume=args.resume, model_dir=out
-        )
+        with first_ctrl_c_stops(state):
+            result = pretrain(
+                corpus,
+                source,
+                settings,
+                out,
+                state=state,
+                on_event=_on_event,
+                resume=args.resume,
+                model_dir=out,
+            )
     except Cancelled as exc:
         _say(f"{exc}; continue with the same command plus --resume")
         return 130
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGINT, previous)
     print(f"held-out before: {figures(result.before)}")
     print(f"held-out after:  {figures(result.metrics)}; model saved to {out}")
     return 0

@@ -203,3 +203,44 @@ def test_finetune_resume_continues_a_cancelled_run(tmp_path, capsys, tiny_model)
     assert "resuming from step 2" in err and stdout.startswith("accuracy ")
     assert json.loads((out / "metrics.json").read_text())["global_step"] == 4
     assert RunRecord(out).checkpoints() == [] and (out / "config.json").is_file()
+
+
+def test_ctrl_c_stops_after_the_step_keeps_a_checkpoint_and_exits_130(tmp_path, tiny_model):
+    """A real SIGINT to a real process: the run stops cleanly, says how to continue, and can be resumed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from lmstudio_app.core.training.record import RunRecord
+
+    data = reviews_csv(tmp_path / "reviews.csv")
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PYTHONUNBUFFERED": "1"}
+    args = [sys.executable, "-m", "lmstudio_app", "finetune", "--csv", str(data), "--text-column", "review"]
+    args += ["--label-column", "sentiment", "-o", str(out), "-m", str(tiny_model("encoder"))]
+    args += [
+        "--max-steps",
+        "400",
+        "--batch-size",
+        "4",
+        "--max-length",
+        "16",
+        "--patience",
+        "0",
+        "--precision",
+        "fp32",
+    ]
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("[") and "Step " in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 130, "".join(lines) + rest
+    assert "stopping after this step and saving a checkpoint" in rest
+    assert "continue with the same command plus --resume" in rest
+    assert "Traceback" not in rest
+    assert RunRecord(out).checkpoints() and RunRecord(out).effective_status()[0] == "cancelled"
