@@ -90,6 +90,8 @@ def test_pretrain_wizard_end_to_end_and_in_the_runs_list(qtbot, tmp_path, tiny_m
     assert view.probe_table.horizontalHeaderItem(2).text() == "Now (step 8)"
     assert "top-1" in view.figures.text() and "NSP" in view.figures.text()
     assert view.curves.points("eval_mlm_top5")[0] == [0.0, 4.0, 8.0]
+    button = wizard.button(wizard.WizardButton.NextButton).text()
+    assert f"Click “{button}”" in view.status.text()  # the hint names the button the user sees
     shoot(wizard, f"pretrain_train_{theme}.png")
     click_next(qtbot, wizard)
 

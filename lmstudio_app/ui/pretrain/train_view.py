@@ -152,7 +152,7 @@ class PretrainTrainView(TrainView):
             f"Finished in {format_duration(time.monotonic() - self._started)}. Held-out text before: "
             f"{figures(result.before)}; after: {figures(result.metrics)}."
         )
-        self.status.setText(text + " Click Next for the results.")
+        self.status.setText(f"{text} {self.finished_hint}".strip())
         self.append_log(text)
         self.append_log(f"Model saved in {result.model_dir}")
         self._set_state("finished")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from lmstudio_app.core.training.runs import new_run_dir
 from lmstudio_app.ui.pretrain.pages import ModelPage, ObjectivePage, PretrainContext, SettingsPage, TextPage
 from lmstudio_app.ui.pretrain.results_view import PretrainResultsView
 from lmstudio_app.ui.pretrain.train_view import PretrainTrainView
@@ -36,12 +37,11 @@ class TrainPage(QWizardPage):
         self.setSubTitle("Training runs in the background. Cancel keeps a checkpoint; Resume continues it.")
         self.setButtonText(QWizard.WizardButton.NextButton, "Results")
         self.view = PretrainTrainView()
+        self.view.finished_hint = "Click “Results” for the before/after figures, the probes and exports."
         self.view.state_changed.connect(lambda _s: self.completeChanged.emit())
         QVBoxLayout(self).addWidget(self.view)
 
     def initializePage(self) -> None:  # noqa: N802
-        from lmstudio_app.core.training.runs import new_run_dir
-
         if self.view.state in ("running", "cancelling"):
             return
         self.ctx.result = None
