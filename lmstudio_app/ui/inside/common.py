@@ -54,7 +54,7 @@ def formula(html: str) -> QLabel:
 
 def strip(title: str = "") -> Heatmap:
     """A vector (or a few) as a row of signed, coloured cells: blue < 0 < red."""
-    heat = themed(Heatmap(colormap="diverging"))
+    heat = themed(Heatmap(colormap="diverging", unit="value", percent=False))
     heat.value_format = "{:+.4f}"
     heat.plot.setTitle(title)
     return heat

@@ -62,7 +62,7 @@ class HeadsView(InsideView):
         row.addWidget(self.token_combo)
         row.addStretch(1)
         box.addLayout(row)
-        self.grid = themed(Heatmap())
+        self.grid = themed(Heatmap(unit="contribution ‖headᵢ·W^O‖", percent=False))
         self.grid.value_format = "{:.3f}"
         self.grid.hovered.connect(lambda text: self.panel.status.setText(text) if text else None)
         self.grid.cell_clicked.connect(self._toggle)

@@ -50,7 +50,9 @@ class PositionsFigure(QWidget):
         super().__init__(parent)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
-        self.maps = [themed(Heatmap(colormap="diverging")), themed(Heatmap(colormap="diverging"))]
+        self.maps = [
+            themed(Heatmap(colormap="diverging", unit="cosine similarity", percent=False)) for _ in range(2)
+        ]
         self.scatters = [themed(pg.PlotWidget()), themed(pg.PlotWidget())]
         for column, (heat, scatter) in enumerate(zip(self.maps, self.scatters, strict=True)):
             heat.value_format = "{:+.3f}"
