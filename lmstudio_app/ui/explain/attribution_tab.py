@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.explain.attribution import METHODS, ExplainOptions, Explanation
 from lmstudio_app.core.explain.inputs import labels_of
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, LoadedModel
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.attribution_view import AttributionView
 from lmstudio_app.ui.explain.jobs import explain_all
@@ -214,11 +215,11 @@ class AttributionTab(QWidget):
         self.progress.setValue(1000)
         first = next((r for r in results.values() if isinstance(r, Explanation)), None)
         if first is not None:
-            ranking = ", ".join(f"{html.escape(name)} {p:.1%}" for name, p in first.ranking)
+            ranking = ", ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in first.ranking)
             what = "class" if first.kind == "class" else "word at the mask"
             note = " (input truncated)" if first.truncated else ""
             self.summary.setText(
-                f"Predicted {what}: <b>{html.escape(first.predicted_label)}</b> ({first.predicted_score:.1%}). "
+                f"Predicted {what}: <b>{html.escape(first.predicted_label)}</b> ({fmt.percent(first.predicted_score)}). "
                 f"Explaining <b>{html.escape(first.target)}</b>. {ranking}{note}"
             )
         self.redraw()

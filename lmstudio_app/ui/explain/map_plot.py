@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from lmstudio_app.core.explain.embed_map import DatasetMap
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.explain.colours import background, foreground
 
 COLOURINGS = {"label": "label", "predicted": "predicted label", "correct": "correct / wrong"}
@@ -133,7 +134,7 @@ class MapPlot(pg.PlotWidget):
         if r.labels is not None:
             parts.append(f"label: {r.labels[i]}")
         if r.predicted is not None and r.confidence is not None:
-            parts.append(f"predicted: {r.predicted[i]} ({r.confidence[i]:.1%})")
+            parts.append(f"predicted: {r.predicted[i]} ({fmt.percent(r.confidence[i])})")
         return "\n".join(parts)
 
     def _clicked(self, _item: object, points: list, _event: object) -> None:

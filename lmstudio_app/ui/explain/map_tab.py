@@ -23,6 +23,7 @@ from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.explain.attribution import ExplainOptions, Explanation, explain
 from lmstudio_app.core.explain.embed_map import DatasetMap, MapOptions, separation, table_rows
 from lmstudio_app.core.models.registry import HEAD_CLS, LoadedModel
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.attribution_view import coloured_html
 from lmstudio_app.ui.explain.jobs import build_maps
@@ -304,7 +305,7 @@ class MapTab(QWidget):
             parts.append(f"label <b>{html.escape(result.labels[row])}</b>")
         if result.predicted is not None and result.confidence is not None:
             parts.append(
-                f"predicted <b>{html.escape(result.predicted[row])}</b> ({result.confidence[row]:.1%})"
+                f"predicted <b>{html.escape(result.predicted[row])}</b> ({fmt.percent(result.confidence[row])})"
             )
         self.detail.setText(" · ".join(parts) + f"<br>{html.escape(text)}")
         model = self._plot_model(plot_index)

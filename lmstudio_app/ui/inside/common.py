@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.inside.outputs import Outputs
 from lmstudio_app.core.jsonio import write_bytes
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.theme import message_html
 from lmstudio_app.ui.widgets.heatmap import Heatmap, export_svg, png_bytes
@@ -152,10 +153,11 @@ def compare_rows(before: Outputs, after: Outputs, slot: int = 0) -> list[list[st
     a, b = before.slots[slot], after.slots[slot]
     if before.kind == "labels":  # labels in the same order on both sides: the change reads across
         return [
-            [label, f"{p:.2%}", f"{q:.2%}", f"{q - p:+.2%}"] for (label, p), (_, q) in zip(a, b, strict=True)
+            [label, fmt.percent(p), fmt.percent(q), ("+" if q >= p else "−") + fmt.percent(abs(q - p))]
+            for (label, p), (_, q) in zip(a, b, strict=True)
         ]
     return [
-        [str(k + 1), w1, f"{p1:.2%}", w2, f"{p2:.2%}"]
+        [str(k + 1), w1, fmt.percent(p1), w2, fmt.percent(p2)]
         for k, ((w1, p1), (w2, p2)) in enumerate(zip(a, b, strict=True))
     ]
 

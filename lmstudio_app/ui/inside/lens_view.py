@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QSplitter, QWidget
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.inside.lens import LayerLens, layer_lens
 from lmstudio_app.core.models.registry import HEAD_MLM
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.inside.common import InsideView, fill_table, formula, table, themed
 from lmstudio_app.ui.widgets.heatmap import TokenAxis
 
@@ -107,8 +108,8 @@ class LensView(InsideView):
         self.table.setHorizontalHeaderLabels(headers)
         rows = []
         for name, best, probs, ranks in zip(lens.layer_names, lens.best, lens.probs, lens.ranks, strict=True):
-            cells = [f"{p:.2%} (#{r})" for p, r in zip(probs, ranks, strict=True)]
-            rows.append([name, f"{best[0]} {best[1]:.1%}", *cells])
+            cells = [f"{fmt.percent(p)} (#{r})" for p, r in zip(probs, ranks, strict=True)]
+            rows.append([name, f"{best[0]} {fmt.percent(best[1])}", *cells])
         fill_table(self.table, rows)
 
     def export_widget(self) -> QWidget:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.inside.objectives import Objectives, Weights, objectives
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP
+from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.inside.common import InsideView, fill_table, formula, table, themed
 from lmstudio_app.ui.widgets.token_bars import TokenBars
 
@@ -127,7 +128,7 @@ class ObjectivesView(InsideView):
                     m.original,
                     m.action,
                     m.shown,
-                    f"{m.probability:.2%}",
+                    fmt.percent(m.probability),
                     f"{m.loss:.3f}",
                     m.predicted,
                 ]
@@ -142,7 +143,7 @@ class ObjectivesView(InsideView):
         if o.l_nsp is not None:
             label = "IsNext" if w.is_next else "NotNext"
             lines.append(
-                f"L<sub>NSP</sub> = −log p({label}) = <b>{o.l_nsp:.4f}</b> &nbsp; (P(IsNext) = {o.p_is_next:.1%})"
+                f"L<sub>NSP</sub> = −log p({label}) = <b>{o.l_nsp:.4f}</b> &nbsp; (P(IsNext) = {fmt.percent(o.p_is_next)})"
             )
             total = f"{w.alpha:g}·{o.l_mlm:.4f} + {w.beta:g}·{o.l_nsp:.4f}"
         else:
