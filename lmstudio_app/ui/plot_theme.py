@@ -124,6 +124,15 @@ def style_plot(plot: pg.PlotItem, c: PlotColours) -> None:
         style_legend(plot.legend, c)
 
 
+def show_grid(plot: pg.PlotItem, x: bool = False, y: bool = False, alpha: float = 0.2) -> None:
+    """Grid lines at the major and minor ticks only: pyqtgraph's third tick level adds lines too faint to see
+    that made every repaint of a plot ~6x slower (12 ms against 2 ms for an empty 490x400 plot)."""
+    plot.showGrid(x=x, y=y, alpha=alpha)
+    for name, on in (("bottom", x), ("left", y)):
+        if on:
+            plot.getAxis(name).setStyle(maxTickLevel=1)
+
+
 def style_legend(legend: pg.LegendItem, c: PlotColours) -> None:
     """Legend text in the foreground on a see-through background (pyqtgraph re-colours only new labels)."""
     legend.setLabelTextColor(c.foreground)

@@ -18,6 +18,7 @@ from lmstudio_app.ui.explain.colours import (
     foreground,
     score_colour,
 )
+from lmstudio_app.ui.plot_theme import show_grid
 
 MAX_BARS = 40  # longer inputs show their strongest items (in text order) so every bar keeps its label
 WARN_STYLE = "color: #d35400; font-weight: bold;"
@@ -53,7 +54,7 @@ class AttributionBars(pg.PlotWidget):
         self.hideButtons()
         self.setMinimumHeight(180)
         self.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
-        self.getPlotItem().showGrid(x=True, alpha=0.25)
+        show_grid(self.getPlotItem(), x=True, alpha=0.25)
         self.labels: list[str] = []
         self.scores = np.zeros(0)
         self.note = ""

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.qthreading import Worker
 
 FLUSH_MS = 200
+# Showing the Train page lays out and paints its curves, log and buttons (~40 ms); a training thread
+# that starts at the same moment competes for the GIL and both cores and stretched that to ~100 ms.
+FIRST_PAINT_S = 0.15
 _ACTIVE: set[TrainingSession] = set()
 
 
@@ -76,6 +80,14 @@ def _resume_job(run_dir: Path, on_event: Any, *, state: TaskState) -> Any:
         return resume_run(run_dir, state=state, on_event=on_event)
 
 
+def _after_first_paint(fn: Any, *args: Any, state: TaskState) -> Any:
+    """Run `fn` once the window has had time to show the page that started it (at once if stopped)."""
+    deadline = time.monotonic() + FIRST_PAINT_S
+    while time.monotonic() < deadline and not state.should_stop():
+        time.sleep(0.01)
+    return fn(*args, state=state)
+
+
 class TrainingSession(QObject):
     """Start with `start_new` or `start_resume`; connect to the signals first."""
 
@@ -116,7 +128,7 @@ class TrainingSession(QObject):
         # window) for ~0.5 s with torch and transformers loaded. Freezing what exists now (modules, widgets:
         # objects that live as long as the app) into the permanent generation makes such collections cheap.
         gc.freeze()
-        self.worker = Worker(fn, *args)
+        self.worker = Worker(_after_first_paint, fn, *args)
         self.worker.progress.connect(self.progress)
         self.worker.result.connect(self._on_result)
         self.worker.error.connect(self._on_error)

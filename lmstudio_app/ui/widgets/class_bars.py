@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-from lmstudio_app.ui.plot_theme import PlotColours, colours, register, style_view
+from lmstudio_app.ui.plot_theme import PlotColours, colours, register, show_grid, style_view
 
 
 class ClassBars(pg.PlotWidget):
@@ -21,7 +21,7 @@ class ClassBars(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
-        self.getPlotItem().showGrid(y=True, alpha=0.2)
+        show_grid(self.getPlotItem(), y=True)
         self.legend = self.getPlotItem().addLegend(offset=(-10, 1), colCount=4)
         self.series: dict[str, dict[str, int]] = {}
         register(self)

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from lmstudio_app.ui.plot_theme import PlotColours, colours, register, style_legend, style_plot
+from lmstudio_app.ui.plot_theme import PlotColours, colours, register, show_grid, style_legend, style_plot
 
 SMOOTH_FRACTION = 0.04  # the smoothing window: this share of the points logged so far (odd, at least 1)
 METRICS = (
@@ -47,7 +47,7 @@ class CurvePlot(pg.GraphicsLayoutWidget):
         self.plot = self.addPlot(row=1, col=0, title=title)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", left)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        show_grid(self.plot, x=True, y=True)
         for axis in ("left", "bottom"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
 

@@ -1,0 +1,70 @@
+"""What keeps the window responsive while the engine works (the stall figures are in
+benchmarks/bench_wizard_gui.py; here the mechanisms are checked, never timings of the machine)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pyqtgraph as pg
+from PySide6.QtGui import QPainter
+
+from lmstudio_app.core.tasks import TaskState
+from lmstudio_app.ui.app import GUI_SWITCH_INTERVAL_S, make_application
+from lmstudio_app.ui.finetune import training_session
+from lmstudio_app.ui.plot_theme import show_grid
+
+
+def test_the_gui_process_gets_the_gil_back_quickly_and_paints_on_its_own_thread(qtbot) -> None:
+    make_application()
+    assert sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S < 0.005  # Python's default is 5 ms
+    assert os.environ["QT_NO_GUI_THREADPOOL"] == "1"
+
+
+def test_training_starts_once_the_page_has_had_time_to_paint() -> None:
+    calls: list[tuple] = []
+
+    def job(*args, state):
+        calls.append((time.monotonic(), args, state))
+        return "done"
+
+    state = TaskState()
+    started = time.monotonic()
+    assert training_session._after_first_paint(job, 1, "two", state=state) == "done"
+    (called, args, passed), = calls
+    assert called - started >= training_session.FIRST_PAINT_S and args == (1, "two") and passed is state
+
+
+def test_a_stop_during_the_wait_hands_over_at_once() -> None:
+    """Cancel (or closing the app) right after Start must not wait out the pause: the job sees the stop."""
+    state = TaskState()
+    seen: list[bool] = []
+    threading.Timer(0.02, state.request_stop).start()
+    started = time.monotonic()
+    training_session._after_first_paint(lambda *, state: seen.append(state.should_stop()), state=state)
+    assert seen == [True] and time.monotonic() - started < training_session.FIRST_PAINT_S
+
+
+def _grid_lines(plot: pg.PlotItem) -> int:
+    axis = plot.getAxis("left")
+    painter = QPainter()
+    _axis, ticks, _texts = axis.generateDrawSpecs(painter)
+    return len(ticks)
+
+
+def test_plot_grids_leave_out_the_faintest_tick_level(qtbot) -> None:
+    """pyqtgraph's third tick level draws lines too faint to see and made each repaint ~6x slower."""
+    plain, ours = pg.PlotWidget(), pg.PlotWidget()
+    for widget in (plain, ours):
+        qtbot.addWidget(widget)
+        widget.resize(490, 400)
+        widget.setYRange(0, 1, padding=0)
+        widget.show()
+    plain.getPlotItem().showGrid(x=True, y=True, alpha=0.2)
+    show_grid(ours.getPlotItem(), x=True, y=True)
+    qtbot.waitExposed(ours)
+    assert ours.getPlotItem().getAxis("left").grid == plain.getPlotItem().getAxis("left").grid > 0
+    assert 0 < _grid_lines(ours.getPlotItem()) < _grid_lines(plain.getPlotItem())
+    assert ours.getPlotItem().getAxis("bottom").style["maxTickLevel"] == 1
