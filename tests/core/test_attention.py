@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lmstudio_app.core.attention.analysis import display_matrix, head_statistics, neuron_view, rollout
-from lmstudio_app.core.attention.extract import AttentionResult, eager_attention, extract_attention
+from lmstudio_app.core.attention.analysis import display_matrix, head_statistics, neuron_view
+from lmstudio_app.core.attention.extract import AttentionResult, extract_attention
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.models.attention_weights import eager_attention, rollout
 from lmstudio_app.core.models.registry import ModelRegistry
 
 

@@ -15,6 +15,7 @@ from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app import GUI_SWITCH_INTERVAL_S, make_application
 from lmstudio_app.ui.finetune import training_session
 from lmstudio_app.ui.plot_theme import show_grid
+from lmstudio_app.ui.widgets.loss_curves import LossCurves
 
 
 def test_the_gui_process_gets_the_gil_back_quickly_and_paints_on_its_own_thread(qtbot) -> None:
@@ -33,7 +34,7 @@ def test_training_starts_once_the_page_has_had_time_to_paint() -> None:
     state = TaskState()
     started = time.monotonic()
     assert training_session._after_first_paint(job, 1, "two", state=state) == "done"
-    (called, args, passed), = calls
+    ((called, args, passed),) = calls
     assert called - started >= training_session.FIRST_PAINT_S and args == (1, "two") and passed is state
 
 
@@ -68,3 +69,23 @@ def test_plot_grids_leave_out_the_faintest_tick_level(qtbot) -> None:
     assert ours.getPlotItem().getAxis("left").grid == plain.getPlotItem().getAxis("left").grid > 0
     assert 0 < _grid_lines(ours.getPlotItem()) < _grid_lines(plain.getPlotItem())
     assert ours.getPlotItem().getAxis("bottom").style["maxTickLevel"] == 1
+
+
+def test_a_new_run_has_its_curves_in_place_before_the_first_event(qtbot) -> None:
+    """The first log and eval events only add points: no legend entry appears mid-start (a re-layout)."""
+    curves = LossCurves()
+    qtbot.addWidget(curves)
+    curves.start_run()
+    legends = {
+        name: list(plot.legend.items)
+        for name, plot in (("loss", curves.loss_plot), ("eval", curves.eval_plot))
+    }
+    assert [label.text for _s, label in legends["loss"]] == ["loss (smoothed)"]
+    assert [label.text for _s, label in legends["eval"]] == ["eval loss", "accuracy", "macro-F1"]
+    curves.add_events(
+        [{"type": "log", "step": 1, "loss": 0.7}, {"type": "eval", "step": 1, "eval_accuracy": 0.5}]
+    )
+    assert (
+        curves.loss_plot.legend.items == legends["loss"] and curves.eval_plot.legend.items == legends["eval"]
+    )
+    assert curves.points("loss") == ([1.0], [0.7]) and curves.points("eval_accuracy") == ([1.0], [0.5])

@@ -10,22 +10,8 @@ import numpy as np
 
 from lmstudio_app.core.attention.extract import AttentionResult, extract_attention
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.models.attention_weights import rollout
 from lmstudio_app.core.tasks import TaskState, ensure_state
-
-
-def rollout(attentions: np.ndarray, residual: float = 0.5) -> np.ndarray:
-    """Attention rollout (Abnar & Zuidema 2020): average heads, mix in the residual, multiply up the layers.
-
-    Row i of the result says how much the last layer's token i draws from each input token.
-    """
-    n = attentions.shape[-1]
-    eye = np.eye(n, dtype=np.float64)
-    result = eye
-    for layer in attentions.astype(np.float64):
-        a = residual * eye + (1.0 - residual) * layer.mean(axis=0)
-        a = a / a.sum(axis=-1, keepdims=True)
-        result = a @ result
-    return result
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,7 @@
 `extract_attention` runs the model's base (encoder) once with eager attention and `output_attentions`,
 hooking the query/key projections on the way so that a neuron-style view works on any BERT-like model.
 Everything returned is plain numpy, so the GUI, the CLI and the exporters share one `AttentionResult`.
-
-Why switching to eager is safe on a shared model: transformers v5 reads `config._attn_implementation`
-at every attention call, and eager and SDPA compute the same function, so another panel's forward that
-overlaps our pass only runs slower for a moment, never differently. A lock keeps two attention passes
-from restoring each other's setting out of order.
+The switch to eager attention (and why it is safe on a shared model) is in core/models/attention_weights.
 """
 
 from __future__ import annotations
@@ -15,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.models.attention_weights import eager_attention
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
-_EAGER_LOCK = threading.Lock()
 # Names of the query and key projections inside one self-attention module, per model family.
 _QK_NAMES = (
     ("query", "key"),
@@ -87,21 +82,6 @@ class AttentionResult:
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON export: model, tokens and the raw weights as nested lists [layer][head][query][key]."""
         return {"model": self.model, "tokens": list(self.tokens), "attentions": self.attentions.tolist()}
-
-
-@contextlib.contextmanager
-def eager_attention(model: Any) -> Iterator[None]:
-    """Switch `model` to eager attention for the block, then restore whatever it used before."""
-    with _EAGER_LOCK:
-        previous = getattr(model.config, "_attn_implementation", None)
-        switch = previous not in (None, "eager") and hasattr(model, "set_attn_implementation")
-        if switch:
-            model.set_attn_implementation("eager")
-        try:
-            yield
-        finally:
-            if switch:
-                model.set_attn_implementation(previous)
 
 
 def _qk_modules(base: Any) -> list[tuple[Any, Any]]:

@@ -21,8 +21,8 @@ import numpy as np
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.explain import inputs as ins
-from lmstudio_app.core.explain.rollout import eager_attention, rollout_row
 from lmstudio_app.core.explain.words import Words, group_words
+from lmstudio_app.core.models.attention_weights import eager_attention, rollout
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 METHODS = ("ig", "gradxinput", "rollout")
@@ -282,7 +282,7 @@ def _rollout(
     if not getattr(out, "attentions", None):
         raise UserError(f"{loaded.name} returns no attention weights (its attention cannot run eagerly).")
     attentions = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
-    scores = rollout_row(attentions, target.position)
+    scores = rollout(attentions)[target.position]
     logits = ins.output_logits(out)
     state.progress(1.0, "Rollout ready")
     return _result(loaded, encoded, target, "rollout", scores, logits, output=float(target.score(logits)[0]))

@@ -19,10 +19,10 @@ from lmstudio_app.core.attention.analysis import (
     HeadStats,
     analyse,
     head_statistics,
-    rollout,
 )
 from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.models.attention_weights import rollout
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention.bertviz_page import BertvizPage
 from lmstudio_app.ui.attention.controls import AttentionControls

@@ -78,7 +78,7 @@ class TrainView(QWidget):
     def start_new(
         self, train: Any, val: Any, settings: dict, run_dir: Path, plan: Any = None
     ) -> TrainingSession:
-        self.curves.clear()
+        self.curves.start_run()
         self.log.clear()
         session = self._attach(TrainingSession(run_dir, self))
         self.append_log(f"Run folder: {run_dir}")
@@ -93,7 +93,7 @@ class TrainView(QWidget):
     def start_resume(self, run_dir: Path, history: list[dict] | None = None) -> TrainingSession:
         """Continue a run from its checkpoint; `history` (the run's events so far) is drawn first."""
         if history is not None:
-            self.curves.clear()
+            self.curves.start_run()
             self.curves.add_events(history)
         session = self._attach(TrainingSession(run_dir, self))
         self.append_log(f"Resuming {Path(run_dir).name} from its last checkpoint…")

@@ -96,7 +96,7 @@ class PretrainTrainView(TrainView):
     def start_new(
         self, corpus: Any, source: Any, settings: dict, run_dir: Path, plan: Any = None
     ) -> TrainingSession:  # noqa: ARG002
-        self.curves.clear()
+        self.curves.start_run()
         self.log.clear()
         self.probe_table.setRowCount(0)
         session = self._attach(PretrainSession(run_dir, self))
@@ -107,7 +107,7 @@ class PretrainTrainView(TrainView):
 
     def start_resume(self, run_dir: Path, history: list[dict] | None = None) -> TrainingSession:
         if history is not None:
-            self.curves.clear()
+            self.curves.start_run()
             self.curves.add_events(history)
             before = next((e for e in history if e.get("before")), None)
             if before:

@@ -90,6 +90,13 @@ class LossCurves(QWidget):
             widget.plot.clear()
             widget.legend.clear()
 
+    def start_run(self) -> None:
+        """Empty plots with one run's curves and legend entries already in place: the first log and eval
+        events then only add points, instead of re-laying out both plots while training starts."""
+        self.clear()
+        for key in ("loss", "loss_smooth", *(m[0] for m in self.metrics)):
+            self._curve("", key)
+
     def add_events(self, events: list[dict], run: str = "") -> None:
         """Append log/eval events of one run and redraw only the curves that changed."""
         series = self.data.setdefault(run, {})
