@@ -9,9 +9,9 @@ from lmstudio_app.core.data.table import DataError
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.pretrain.corpus import TextSource, build_corpus, split_sentences
 from lmstudio_app.core.pretrain.data import PretrainCollator, build_examples, fixed_masks, tokenize_documents
-from lmstudio_app.core.pretrain.job import load_result, pretrain, resume_run
+from lmstudio_app.core.pretrain.job import pretrain, resume_run
 from lmstudio_app.core.pretrain.model import load_model, plan_model, pretraining_loss
-from lmstudio_app.core.pretrain.settings import PretrainSettings
+from lmstudio_app.core.pretrain.settings import PretrainResult, PretrainSettings
 from lmstudio_app.core.tasks import Cancelled, TaskState
 from lmstudio_app.core.training import runs
 from lmstudio_app.core.training.record import RunRecord
@@ -204,7 +204,7 @@ def test_a_tiny_model_learns_a_regularity_on_held_out_text(tmp_path, tiny_model)
     assert (tmp_path / "run" / "model" / "metrics.json").is_file()
     info = runs.run_info(tmp_path / "run")
     assert (info.kind, info.status) == ("pretrain", "finished")
-    reopened = load_result(tmp_path / "run")
+    reopened = PretrainResult.load(tmp_path / "run")
     assert reopened.before == before and reopened.probes_before == result.probes_before
 
 

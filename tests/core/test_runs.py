@@ -161,8 +161,10 @@ def test_start_and_resume_messages_agree(tmp_path):
 
 
 def test_load_result_of_an_unfinished_run_is_a_user_error(tmp_path):
-    from lmstudio_app.core.finetune.job import load_result
+    from lmstudio_app.core.finetune.settings import FineTuneResult
+    from lmstudio_app.core.pretrain.settings import PretrainResult
 
     run = make_run(tmp_path, "c", "cancelled", "2026-01-01 00:00:00")
-    with pytest.raises(UserError, match="no results yet"):
-        load_result(run)
+    for kind in (FineTuneResult, PretrainResult):
+        with pytest.raises(UserError, match="no results yet"):
+            kind.load(run)

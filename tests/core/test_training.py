@@ -14,9 +14,9 @@ from lmstudio_app.core.data.labeled import LabeledData, prepare, split
 from lmstudio_app.core.data.table import DataError, read_table
 from lmstudio_app.core.errors import DeviceError, UserError
 from lmstudio_app.core.finetune.encode import encode
-from lmstudio_app.core.finetune.job import fine_tune, load_result, resume_run
+from lmstudio_app.core.finetune.job import fine_tune, resume_run
 from lmstudio_app.core.finetune.predict import predict_csv, predict_texts
-from lmstudio_app.core.finetune.settings import FineTuneSettings
+from lmstudio_app.core.finetune.settings import FineTuneResult, FineTuneSettings
 from lmstudio_app.core.tasks import Cancelled, TaskState
 from lmstudio_app.core.training import runs
 from lmstudio_app.core.training.record import RunRecord
@@ -104,7 +104,7 @@ def test_fine_tune_writes_a_loadable_classifier_whose_confusion_matches_sklearn(
     assert RunRecord(run_dir).checkpoints() == []  # a finished run keeps the model, not the optimizer state
     info = runs.list_runs(tmp_path)[0]
     assert (info.status, info.step, info.has_model) == ("finished", 6, True)
-    reopened = load_result(run_dir)
+    reopened = FineTuneResult.load(run_dir)
     assert reopened.confusion == result.confusion and reopened.per_class == result.per_class
     assert [e["step"] for e in reopened.history if e["type"] == "log"] == [1, 2, 3, 4, 5, 6]
 

@@ -275,23 +275,3 @@ def resume_run(
     return fine_tune(
         train, val, settings, Path(run_dir), state=state, on_event=on_event, resume=True, plan=plan
     )
-
-
-def load_result(run_dir: Path) -> FineTuneResult:
-    """Reopen a finished run's results (metrics, per-class scores, confusion, mistakes, history)."""
-    record = RunRecord(Path(run_dir))
-    d = record.results()
-    if not d:
-        raise UserError(
-            f"{record.path.name} has no results yet: it has not finished (resume it or start it again)."
-        )
-    return FineTuneResult(
-        run_dir=record.path,
-        model_dir=Path(d.get("model_dir") or record.path / "model"),
-        metrics=d.get("metrics", {}),
-        labels=d.get("labels", []),
-        per_class=d.get("per_class", {}),
-        confusion=d.get("confusion", []),
-        misclassified=d.get("misclassified", []),
-        history=record.history(),
-    )

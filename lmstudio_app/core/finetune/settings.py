@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.training.result import RunResult
 from lmstudio_app.core.training.settings import TrainSettings
 
 FINETUNE_FILE = "finetune.json"  # beside a fine-tuned model: base model, labels, max length
@@ -35,20 +35,10 @@ class FineTuneSettings(TrainSettings):
 
 
 @dataclass
-class FineTuneResult:
+class FineTuneResult(RunResult):
     """What the Results step shows; saved as results.json in the run folder."""
 
-    run_dir: Path
-    model_dir: Path
-    metrics: dict
-    labels: list[str]
-    per_class: dict[str, dict]
-    confusion: list[list[int]]
-    misclassified: list[dict]
-    history: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("history")
-        d["run_dir"], d["model_dir"] = str(self.run_dir), str(self.model_dir)
-        return d
+    labels: list[str] = field(default_factory=list)
+    per_class: dict[str, dict] = field(default_factory=dict)
+    confusion: list[list[int]] = field(default_factory=list)
+    misclassified: list[dict] = field(default_factory=list)

@@ -315,23 +315,3 @@ def resume_run(
     source = TextSource.from_dict(saved.job["text"])
     corpus = build_corpus(source, settings.held_out_fraction, settings.seed, state)
     return pretrain(corpus, source, settings, Path(run_dir), state=state, on_event=on_event, resume=True)
-
-
-def load_result(run_dir: Path) -> PretrainResult:
-    """Reopen a finished run's results (before/after, probes, history)."""
-    record = RunRecord(Path(run_dir))
-    d = record.results()
-    if not d:
-        raise UserError(
-            f"{record.path.name} has no results yet: it has not finished (resume it or start it again)."
-        )
-    return PretrainResult(
-        run_dir=record.path,
-        model_dir=Path(d.get("model_dir") or record.path / "model"),
-        metrics=d.get("metrics", {}),
-        before=d.get("before", {}),
-        probes_before=d.get("probes_before", []),
-        probes_after=d.get("probes_after", []),
-        notes=d.get("notes", []),
-        history=record.history(),
-    )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
+from lmstudio_app.core.training.result import RunResult
 from lmstudio_app.core.training.settings import TrainSettings
 
 PRETRAIN_FILE = "pretrain.json"  # beside a pre-trained model: base model, objective, before/after
@@ -75,20 +75,10 @@ class PretrainSettings(TrainSettings):
 
 
 @dataclass
-class PretrainResult:
+class PretrainResult(RunResult):
     """What the Results step shows; saved as results.json in the run folder."""
 
-    run_dir: Path
-    model_dir: Path
-    metrics: dict  # eval_* after training, plus train figures
-    before: dict  # eval_* of the starting model on the same held-out masks
+    before: dict = field(default_factory=dict)  # eval_* of the starting model on the same held-out masks
     probes_before: list[dict] = field(default_factory=list)  # [{"text", "predictions": [[token, p], ...]}]
     probes_after: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was done to the model (a head added, ...)
-    history: list[dict] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("history")
-        d["run_dir"], d["model_dir"] = str(self.run_dir), str(self.model_dir)
-        return d

@@ -5,33 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.finetune.run_dialog import RunDialog, add_close
 from lmstudio_app.ui.finetune.runs_list import RunsList
 from lmstudio_app.ui.finetune.training_session import active_sessions
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
 from lmstudio_app.ui.theme import message_style
-
-
-def _load_result_job(run_dir: Path, *, state: Any) -> Any:
-    from lmstudio_app.core.finetune.job import load_result
-
-    state.progress(-1, "Reading the run's results")
-    return load_result(run_dir)
 
 
 def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]:
@@ -44,73 +34,16 @@ def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]
 NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
 
 
-def add_close(dialog: QDialog, layout: QVBoxLayout) -> QDialogButtonBox:
-    """A Close button, and Escape closes too (the plots would otherwise take the key)."""
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-    buttons.rejected.connect(dialog.reject)
-    layout.addWidget(buttons)
-    escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), dialog, activated=dialog.reject)
-    escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-    return buttons
-
-
-class RunDialog(QDialog):
-    """One run: its live training (when resumed) and then its results."""
+class FineTuneRunDialog(RunDialog):
+    """A fine-tune run from the runs list."""
 
     def __init__(self, app: AppState, run_dir: Path, parent: QWidget | None = None) -> None:
+        from lmstudio_app.core.finetune.settings import FineTuneResult
         from lmstudio_app.ui.finetune.results_view import ResultsView
         from lmstudio_app.ui.finetune.train_view import TrainView
 
-        super().__init__(parent)
-        self.run_dir = Path(run_dir)
+        super().__init__(run_dir, (TrainView(), ResultsView(app)), FineTuneResult.load, parent)
         self.setWindowTitle(f"Run {self.run_dir.name}")
-        self.resize(1000, 720)
-        self.train_view = TrainView()
-        self.results_view = ResultsView(app)
-        self.train_view.succeeded.connect(self.show_result)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.train_view)
-        self.stack.addWidget(self.results_view)
-        self.message = QLabel(wordWrap=True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.message)
-        layout.addWidget(self.stack, 1)
-        self.buttons = add_close(self, layout)
-
-    def resume(self) -> None:
-        from lmstudio_app.core.training.record import RunRecord
-
-        self.stack.setCurrentWidget(self.train_view)
-        self.train_view.start_resume(self.run_dir, history=RunRecord(self.run_dir).history())
-
-    def open_results(self) -> Worker:
-        self.message.setText("Reading the results…")
-        worker = Worker(_load_result_job, self.run_dir)
-        worker.result.connect(self.show_result)
-        worker.error.connect(lambda message, _d: self._error(message))
-        return worker.start()
-
-    def show_result(self, result: Any) -> None:
-        self.message.setText("")
-        self.results_view.set_result(result)
-        self.stack.setCurrentWidget(self.results_view)
-
-    def _error(self, message: str) -> None:
-        self.message.setStyleSheet(message_style("error"))
-        self.message.setText(message)
-
-    @property
-    def training(self) -> bool:
-        return self.train_view.state in ("running", "cancelling")
-
-    def reject(self) -> None:
-        if self.training:
-            panel = self.parent()
-            ask = getattr(panel, "ask_stop_training", None)
-            if ask is not None and not ask():
-                return
-            self.train_view.cancel()
-        super().reject()
 
 
 class CompareDialog(QDialog):
@@ -232,7 +165,7 @@ class FineTunePanel(PanelBase, QWidget):
     def _dialog(self, run_dir: Path) -> RunDialog:
         from lmstudio_app.ui.pretrain.wizard import dialog_for
 
-        dialog = dialog_for(run_dir, RunDialog)(self.state, run_dir, self)
+        dialog = dialog_for(run_dir, FineTuneRunDialog)(self.state, run_dir, self)
         dialog.train_view.state_changed.connect(lambda _s: self.refresh())
         dialog.finished.connect(lambda _r, d=dialog: self.dialogs.remove(d) if not d.training else None)
         self.dialogs.append(dialog)

@@ -50,6 +50,7 @@ class TrainView(QWidget):
         self.cancel_button = QPushButton("Cancel training")
         self.cancel_button.setToolTip("Stop at the next step; a checkpoint is kept so the run can be resumed")
         self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setEnabled(False)  # until a run starts
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Continue this run from its last checkpoint")
         self.resume_button.clicked.connect(self.resume)
