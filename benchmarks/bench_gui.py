@@ -46,9 +46,15 @@ def load_stalls_ms() -> tuple[float, float]:
     from lmstudio_app.ui.app import make_application
     from lmstudio_app.ui.main_window import MainWindow
 
-    make_application()
+    app = make_application()
     window = MainWindow()
     window.show()
+    settle = (
+        time.monotonic() + 0.1
+    )  # as the app does: the load starts 100 ms after show, once the window painted
+    while time.monotonic() < settle:
+        app.processEvents()
+        time.sleep(0.002)
     probe = StallProbe()
     stalls = []
     for duplicate in ("ask", "copy"):

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass, field
 
 from lmstudio_app.core.errors import DeviceError
+from lmstudio_app.core.models.imports import import_model_stack
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -48,6 +49,7 @@ def _cpu() -> DeviceInfo:
 
 def list_devices() -> list[DeviceInfo]:
     """Every usable device, GPUs first (they are what the user most likely wants)."""
+    import_model_stack()
     import torch
 
     found: list[DeviceInfo] = []
