@@ -18,10 +18,11 @@ from pathlib import Path
 from lmstudio_app.core.models.imports import import_model_stack
 collections = []
 gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
-import_model_stack(Path(sys.argv[1]))
+import_model_stack(Path(sys.argv[1]), modules=("sklearn.metrics", "no_such_module_here"))
 print("enabled", gc.isenabled())
 print("frozen", gc.get_freeze_count())
 print("model code", "transformers.models.bert.modeling_bert" in sys.modules)
+print("modules", "sklearn.metrics" in sys.modules)
 print("collections during import", len(collections))
 """
 
@@ -35,7 +36,7 @@ def test_first_import_runs_no_collection_and_freezes_what_it_made(tiny_model):
         check=True,
     ).stdout.splitlines()
     facts = dict(line.rsplit(" ", 1) for line in out)
-    assert facts["enabled"] == "True" and facts["model code"] == "True", out
+    assert facts["enabled"] == "True" and facts["model code"] == "True" and facts["modules"] == "True", out
     assert facts["collections during import"] == "0", out
     assert int(facts["frozen"]) > 100_000, out  # torch and transformers' objects, out of the collector's way
 

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib
 import json
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 _LOCK = threading.Lock()
 
 
-def import_model_stack(model_dir: Path | None = None) -> None:
-    """Import torch, transformers and the transformers classes `model_dir`'s config.json names (their
-    modules import lazily); cheap once imported."""
+def import_model_stack(model_dir: Path | None = None, modules: Iterable[str] = ()) -> None:
+    """Import torch, transformers, the transformers classes `model_dir`'s config.json names (their modules
+    import lazily) and `modules` (e.g. the training stack, ahead of a run); cheap once imported."""
     names: list[str] = []
     if model_dir is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
@@ -40,6 +42,9 @@ def import_model_stack(model_dir: Path | None = None) -> None:
             for name in names:
                 with contextlib.suppress(Exception):  # remote-code classes are not in transformers
                     getattr(transformers, name, None)
+            for module in modules:
+                with contextlib.suppress(ImportError):  # e.g. a torch build without torch.distributed
+                    importlib.import_module(module)
             if (
                 len(sys.modules) > before
             ):  # before the collector runs again: its next pass would walk them all

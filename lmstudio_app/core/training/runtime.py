@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import sys
 import threading
+
+from lmstudio_app.core.models.imports import import_model_stack
 
 
 def yield_to_the_gui_thread() -> None:
@@ -29,9 +30,9 @@ def preload_modules() -> None:
     A first import holds the GIL for up to a few hundred ms; done here it delays the start (while the
     GUI says "preparing") instead of freezing the live plots in the middle of training.
     """
-    for name in ("sklearn.metrics", "torch.distributed.checkpoint.state_dict_saver", "transformers.trainer"):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+    import_model_stack(
+        modules=("sklearn.metrics", "torch.distributed.checkpoint.state_dict_saver", "transformers.trainer")
+    )
 
 
 def is_main_process() -> bool:

@@ -43,26 +43,33 @@ def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
     return measure_lengths(spec, data, state)
 
 
-def _devices_job(*, state: Any) -> list:
-    """The devices, and the training stack imported ahead of the Train page.
+TRAINING_STACK = (
+    "sklearn.metrics",
+    "transformers.trainer",
+    "transformers.training_args",
+    "transformers.data.data_collator",
+    "transformers.models.auto.modeling_auto",
+    "lmstudio_app.core.finetune.job",
+)
+
+
+def _devices_job(spec: str, *, state: Any) -> list:
+    """The devices, and the training stack and the base model's code imported ahead of the Train page.
 
     Importing torch's and transformers' training modules holds the GIL for up to half a second at a time;
     done here, while the user reads the settings, those pauses do not land on the Train page. It runs
     after the token lengths were measured: two threads importing transformers at once can deadlock.
     """
-    import sklearn.metrics  # noqa: F401
-    import transformers
-
-    import lmstudio_app.core.finetune.job  # noqa: F401
+    from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.models.devices import list_devices
+    from lmstudio_app.core.models.imports import import_model_stack
+    from lmstudio_app.core.models.local import resolve_local
 
-    for name in (
-        "Trainer",
-        "TrainingArguments",
-        "AutoModelForSequenceClassification",
-        "DataCollatorWithPadding",
-    ):
-        getattr(transformers, name)
+    try:
+        model_dir = resolve_local(spec).path
+    except UserError:  # not a local model (yet): the Train page reports that
+        model_dir = None
+    import_model_stack(model_dir, modules=TRAINING_STACK)
     return list_devices()
 
 
@@ -209,7 +216,7 @@ class SettingsPage(QWizardPage):
         self._describe_length()
         self.completeChanged.emit()
         if self.warm_up is None:
-            self.warm_up = Worker(_devices_job)
+            self.warm_up = Worker(_devices_job, self.model_spec())
             self.warm_up.result.connect(self._set_devices)
             self.warm_up.start()
 
