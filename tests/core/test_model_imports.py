@@ -15,10 +15,10 @@ from lmstudio_app.core.models.sources import resolve
 FRESH_PROCESS = """
 import gc, sys
 from pathlib import Path
-from lmstudio_app.core.models.imports import import_model_stack
+from lmstudio_app.core.models.imports import import_quietly
 collections = []
 gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
-import_model_stack(Path(sys.argv[1]), modules=("sklearn.metrics", "no_such_module_here"))
+import_quietly("torch", "sklearn.metrics", "no_such_module_here", model_dir=Path(sys.argv[1]))
 print("enabled", gc.isenabled())
 print("frozen", gc.get_freeze_count())
 print("model code", "transformers.models.bert.modeling_bert" in sys.modules)

@@ -78,11 +78,11 @@ def measure_lengths(spec: str, data: LabeledData, state: TaskState | None = None
     """Token lengths of (a sample of) the data with the base model's tokenizer, and the suggested max length."""
     from lmstudio_app.core.data.labeled import suggest_max_length, token_lengths
     from lmstudio_app.core.errors import ModelSourceError
-    from lmstudio_app.core.models.imports import import_model_stack
+    from lmstudio_app.core.models.imports import import_quietly
     from lmstudio_app.core.models.local import resolve_local
     from lmstudio_app.core.models.quiet import quiet_transformers
 
-    import_model_stack()  # often the session's first import of transformers
+    import_quietly("transformers")  # often the session's first import of it
     import transformers
 
     source = resolve_local(spec)

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 
 from lmstudio_app.core.errors import DeviceError
-from lmstudio_app.core.models.imports import import_model_stack
+from lmstudio_app.core.models.imports import import_quietly
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -49,7 +49,7 @@ def _cpu() -> DeviceInfo:
 
 def list_devices() -> list[DeviceInfo]:
     """Every usable device, GPUs first (they are what the user most likely wants)."""
-    import_model_stack()
+    import_quietly("torch")
     import torch
 
     found: list[DeviceInfo] = []

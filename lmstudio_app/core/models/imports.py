@@ -17,15 +17,14 @@ import importlib
 import json
 import sys
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
 _LOCK = threading.Lock()
 
 
-def import_model_stack(model_dir: Path | None = None, modules: Iterable[str] = ()) -> None:
-    """Import torch, transformers, the transformers classes `model_dir`'s config.json names (their modules
-    import lazily) and `modules` (e.g. the training stack, ahead of a run); cheap once imported."""
+def import_quietly(*modules: str, model_dir: Path | None = None) -> None:
+    """Import `modules` (each caller names what it needs: the device list only torch) and, with `model_dir`,
+    transformers and the classes its config.json names (their modules import lazily); cheap once imported."""
     names: list[str] = []
     if model_dir is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
@@ -36,18 +35,17 @@ def import_model_stack(model_dir: Path | None = None, modules: Iterable[str] = (
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            import torch  # noqa: F401
-            import transformers
-
-            for name in names:
-                with contextlib.suppress(Exception):  # remote-code classes are not in transformers
-                    getattr(transformers, name, None)
             for module in modules:
                 with contextlib.suppress(ImportError):  # e.g. a torch build without torch.distributed
                     importlib.import_module(module)
-            if (
-                len(sys.modules) > before
-            ):  # before the collector runs again: its next pass would walk them all
+            if names:
+                import transformers
+
+                for name in names:
+                    with contextlib.suppress(Exception):  # remote-code classes are not in transformers
+                        getattr(transformers, name, None)
+            # Frozen before the collector runs again: its next pass would walk everything just made.
+            if len(sys.modules) > before:
                 gc.freeze()
         finally:
             if was_enabled:

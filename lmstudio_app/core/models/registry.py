@@ -10,7 +10,7 @@ from typing import Any
 
 from lmstudio_app.core.errors import DuplicateModelError, ModelSourceError
 from lmstudio_app.core.models.devices import check_device_dtype, release_memory
-from lmstudio_app.core.models.imports import import_model_stack
+from lmstudio_app.core.models.imports import import_quietly
 from lmstudio_app.core.models.integrity import folder_label, refetch_advice
 from lmstudio_app.core.models.sources import ResolvedModel, resolve
 from lmstudio_app.core.tasks import TaskState, ensure_state
@@ -98,7 +98,7 @@ def load_model(
     state = ensure_state(state)
     check_device_dtype(device, dtype)
     state.progress(0.05, "Importing torch and transformers")
-    import_model_stack(source.path)
+    import_quietly("torch", "transformers", model_dir=source.path)
     import torch
     import transformers
 

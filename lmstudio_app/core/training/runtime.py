@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 
-from lmstudio_app.core.models.imports import import_model_stack
+from lmstudio_app.core.models.imports import import_quietly
 
 
 def yield_to_the_gui_thread() -> None:
@@ -30,9 +30,7 @@ def preload_modules() -> None:
     A first import holds the GIL for up to a few hundred ms; done here it delays the start (while the
     GUI says "preparing") instead of freezing the live plots in the middle of training.
     """
-    import_model_stack(
-        modules=("sklearn.metrics", "torch.distributed.checkpoint.state_dict_saver", "transformers.trainer")
-    )
+    import_quietly("sklearn.metrics", "torch.distributed.checkpoint.state_dict_saver", "transformers.trainer")
 
 
 def is_main_process() -> bool:

@@ -44,6 +44,8 @@ def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
 
 
 TRAINING_STACK = (
+    "torch",
+    "transformers",
     "sklearn.metrics",
     "transformers.trainer",
     "transformers.training_args",
@@ -62,14 +64,14 @@ def _devices_job(spec: str, *, state: Any) -> list:
     """
     from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.models.devices import list_devices
-    from lmstudio_app.core.models.imports import import_model_stack
+    from lmstudio_app.core.models.imports import import_quietly
     from lmstudio_app.core.models.local import resolve_local
 
     try:
         model_dir = resolve_local(spec).path
     except UserError:  # not a local model (yet): the Train page reports that
         model_dir = None
-    import_model_stack(model_dir, modules=TRAINING_STACK)
+    import_quietly(*TRAINING_STACK, model_dir=model_dir)
     return list_devices()
 
 
