@@ -83,7 +83,7 @@ class RunDialog(QDialog):
 
     @property
     def training(self) -> bool:
-        return self.train_view.state in ("running", "cancelling")
+        return self.train_view.busy
 
     def reject(self) -> None:
         if self.training:

@@ -75,6 +75,11 @@ class TrainView(QWidget):
         self._last_eval_line = 0
         self._rate = ""
 
+    @property
+    def busy(self) -> bool:
+        """A run is training or stopping: closing must ask, a new start must wait."""
+        return self.state in ("running", "cancelling")
+
     # ---- starting ------------------------------------------------------------------------------------
     def start_new(
         self, train: Any, val: Any, settings: dict, run_dir: Path, plan: Any = None

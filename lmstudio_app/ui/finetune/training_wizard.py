@@ -38,7 +38,7 @@ class TrainingWizard(QWizard):
 
     @property
     def training(self) -> bool:
-        return self.train_page is not None and self.train_page.view.state in ("running", "cancelling")
+        return self.train_page is not None and self.train_page.view.busy
 
     def ask_stop_training(self) -> bool:
         """Ask before closing during training (tests replace this method)."""

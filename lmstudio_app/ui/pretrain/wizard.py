@@ -32,7 +32,7 @@ class TrainPage(QWizardPage):
         QVBoxLayout(self).addWidget(self.view)
 
     def initializePage(self) -> None:  # noqa: N802
-        if self.view.state in ("running", "cancelling"):
+        if self.view.busy:
             return
         self.ctx.result = None
         self.ctx.run_dir = new_run_dir(self.ctx.settings.name)

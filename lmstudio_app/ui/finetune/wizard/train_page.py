@@ -36,7 +36,7 @@ class TrainPage(QWizardPage):
         layout.addWidget(self.view)
 
     def initializePage(self) -> None:  # noqa: N802
-        if self.view.state in ("running", "cancelling"):
+        if self.view.busy:
             return
         self.ctx.result = None
         name = self.ctx.run_name or default_run_name(self.ctx)
