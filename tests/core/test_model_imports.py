@@ -53,3 +53,13 @@ def test_a_loaded_model_is_freed_by_reference_counting_alone(tiny_model):
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_the_device_list_imports_torch_alone():
+    """`lmstudio-app models` and the About dialog list devices: they must not pay for importing transformers."""
+    code = "import sys; from lmstudio_app.core.models.devices import list_devices; list_devices(); "
+    code += "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=240, check=True
+    )
+    assert out.stdout.split() == ["True", "False"], out.stdout
