@@ -1,10 +1,12 @@
-"""A tiny classifier trained in seconds on data where one keyword decides the label (explain tests)."""
+"""A tiny classifier trained in seconds on data where one keyword decides the label, and an
+independent gradient at the embeddings output (explain tests)."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+import numpy as np
 from tiny_models import WORDS
 
 KEYWORDS = {"great": "positive", "terrible": "negative"}
@@ -59,3 +61,25 @@ def train_keyword_classifier(
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def embeddings_output_grad(loaded, enc, target, replace=None) -> tuple[np.ndarray, np.ndarray]:
+    """(d target / d bert.embeddings output, that output), by a hook of our own rather than Captum's;
+    `replace(output)` may put another tensor in the output's place (a point on IG's path)."""
+    import torch
+
+    from lmstudio_app.core.explain.inputs import output_logits
+
+    seen = {}
+
+    def hook(_module, _args, out):
+        seen["out"] = out if replace is None else replace(out)
+        return seen["out"]
+
+    handle = loaded.model.bert.embeddings.register_forward_hook(hook)
+    try:
+        score = target.score(output_logits(loaded.model(input_ids=enc.ids, **enc.extra)))
+        (grad,) = torch.autograd.grad(score.sum(), seen["out"])
+    finally:
+        handle.remove()
+    return grad.detach().numpy(), seen["out"].detach().numpy()

@@ -27,12 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> tuple[Path, str, tuple[int, int]]:
     """Everything that can be checked before loading a model, so bad input fails at once."""
-    out = Path(args.output)
+    from lmstudio_app.core.outputs import check_output_file
+
+    out = check_output_file(args.output, FORMATS)
     kind = out.suffix.lower()
-    if kind not in FORMATS:
-        raise UserError(f"Cannot write {out.name!r}: the output must end in .json, .html or .png.")
-    if not out.parent.exists():
-        raise UserError(f"The folder {out.parent} does not exist: create it or choose another output path.")
     if not args.text.strip():
         raise UserError(
             'The text is empty: give a sentence, e.g. lmstudio-app attention -o a.json "The cat sat."'

@@ -28,27 +28,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--size", default="900x700", help="PNG size WxH (default: 900x700)")
     parser.add_argument(
-        "-o", "--output", required=True, help="OUT.png (the plot) or OUT.csv (x, y, label, text)"
+        "-o",
+        "--output",
+        required=True,
+        help="OUT.png (the plot), or a table of x, y, label, text: .csv, .tsv, .xlsx, .jsonl or .json",
     )
 
 
-def _check_output(path: str) -> Path:
+def _check(args: argparse.Namespace) -> tuple[Path, tuple[int, int]]:
+    """The output and the PNG size, refused before the table is read or a model loaded."""
+    from lmstudio_app.core.data.table_writer import TABLE_FORMATS
     from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.outputs import check_output_file
 
-    out = Path(path)
-    if out.suffix.lower() not in (".png", ".csv"):
-        raise UserError(f"-o must end in .png or .csv, not {out.name!r}.")
-    return out
+    if not args.model:
+        raise UserError("Give the model whose embeddings make the map: -m FOLDER, hub id or embedded name.")
+    out = check_output_file(args.output, (".png", *TABLE_FORMATS))
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size must look like 900x700, not {args.size!r}.") from None
+    return out, (width, height)
 
 
-def _write_png(result, out: Path, size: str) -> None:
-    from lmstudio_app.core.errors import UserError
+def _write_png(result, out: Path, size: tuple[int, int]) -> None:
     from lmstudio_app.core.jsonio import atomic_path
 
-    try:
-        width, height = (int(v) for v in size.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--size must look like 900x700, not {size!r}.") from None
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSize
@@ -61,29 +66,26 @@ def _write_png(result, out: Path, size: str) -> None:
     plot = MapPlot()
     plot.set_map(result, "label" if result.labels is not None else "predicted")
     with atomic_path(out) as tmp:
-        export_png(plot, tmp, QSize(width, height))
+        export_png(plot, tmp, QSize(*size))
 
 
 def run(args: argparse.Namespace) -> int:
     import sys
 
     from lmstudio_app.commands._common import load_model_from_args
-    from lmstudio_app.core.errors import UserError
-    from lmstudio_app.core.explain.embed_map import MapOptions, dataset_map, read_rows, write_map_csv
+    from lmstudio_app.core.explain.embed_map import MapOptions, dataset_map, read_rows, write_map_table
 
-    if not args.model:
-        raise UserError("Give the model whose embeddings make the map: -m FOLDER, hub id or embedded name.")
-    out = _check_output(args.output)
+    out, size = _check(args)
     progress = stderr_progress()
     texts, labels = read_rows(args.csv, args.text_column, args.label_column, state=progress)
     loaded = load_model_from_args(args)
     result = dataset_map(
         loaded, texts, labels, MapOptions(pooling=args.pooling, method=args.method), state=progress
     )
-    if out.suffix.lower() == ".csv":
-        write_map_csv(result, out)
+    if out.suffix.lower() == ".png":
+        _write_png(result, out, size)
     else:
-        _write_png(result, out, args.size)
+        write_map_table(result, out)
     print(
         f"wrote {out} ({len(texts):,} rows, {args.method.upper()} of {args.pooling} embeddings)",
         file=sys.stderr,

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return 0
     print(f"{loaded.name}: predicted {result.predicted_label} ({result.predicted_score:.3f})")
-    print(f"{METHOD_NAMES[result.method]} for {result.target!r} (output {result.output:+.4f})")
+    at = f" at the {result.layer}" if result.layer else ""
+    print(f"{METHOD_NAMES[result.method]} for {result.target!r}{at} (output {result.output:+.4f})")
     if result.delta is not None:
         print(f"convergence delta {result.delta:+.3g} over {result.steps} steps")
     for word, score in zip(result.words.words, result.words.scores, strict=True):

@@ -134,11 +134,12 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.finetune.datasets import DataPlan, build_splits, load_labeled
     from lmstudio_app.core.finetune.job import fine_tune
     from lmstudio_app.core.finetune.settings import FineTuneSettings
+    from lmstudio_app.core.outputs import check_output_dir
     from lmstudio_app.core.tasks import Cancelled
     from lmstudio_app.core.training.record import RunRecord
 
-    out = Path(args.output)
-    RunRecord(out).check_start(args.resume)  # before reading any data: the answer does not depend on it
+    out = check_output_dir(args.output)  # before reading any data: the answers do not depend on it
+    RunRecord(out).check_start(args.resume)
     state = throttled_progress()
     plan = DataPlan(
         _source(args.csv, args),

@@ -33,11 +33,15 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.ui.crash import CrashReporter
     from lmstudio_app.ui.main_window import MainWindow
     from lmstudio_app.ui.models.panel import default_model_name
+    from lmstudio_app.ui.startup import preload_stack
 
     smoke = bool(getattr(args, "smoke_test", False) or args.gui_smoke_test)
     app = make_application()
     reporter = CrashReporter(app)
     reporter.install()
+    spec = args.model or default_model_name()
+    splash_shown = _since_start()
+    splash = preload_stack(app, spec)
     window = MainWindow()
     painted: dict[str, float] = {}
 
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     probe = PaintProbe()
     window.installEventFilter(probe)
     window.show()
-    spec = args.model or default_model_name()
+    splash.finish(window)
     loaded: dict[str, float | str] = {}
 
     def start_loading() -> None:
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     window.model_panel.load_finished.connect(
         lambda key: loaded.update(key=key, s=time.perf_counter() - float(loaded["started"]))
     )
-    # Loading imports torch on a worker thread; start it once the window is up so that it paints first.
+    # Start loading once the window is up so that it paints first (the imports were done behind the splash).
     QTimer.singleShot(100, start_loading)
     if not smoke:
         return app.exec()
@@ -81,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         print("smoke-test failed: the window never painted", file=sys.stderr)
         return 1
     print(
-        f"smoke-test ok: window painted {painted['t']:.2f} s after start; {loaded['key']} loaded in "
+        f"smoke-test ok: window painted {painted['t']:.2f} s after start (splash at {splash_shown:.2f} s); "
+        f"{loaded['key']} loaded in "
         f"{loaded['s']:.1f} s; panels: {', '.join(window.panels)}"
     )
     window.close()

@@ -84,13 +84,9 @@ def _check(args: argparse.Namespace) -> None:
     if args.view == "objectives" and min(args.alpha, args.beta) < 0:
         raise UserError(f"alpha and beta must be numbers >= 0, not {args.alpha} and {args.beta}.")
     if args.view == "positions":
-        out = Path(args.output)
-        if out.suffix.lower() not in (".png", ".json"):
-            raise UserError(f"Cannot write {out.name!r}: the output must end in .png or .json.")
-        if not out.parent.exists():
-            raise UserError(
-                f"The folder {out.parent} does not exist: create it or choose another output path."
-            )
+        from lmstudio_app.core.outputs import check_output_file
+
+        check_output_file(args.output, (".png", ".json"))
 
 
 def run(args: argparse.Namespace) -> int:

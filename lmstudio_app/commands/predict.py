@@ -20,26 +20,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", help="classify every row of this table instead")
     parser.add_argument("--text-column", help="the text column of --csv")
     parser.add_argument("--text-pair-column", help="the second text column of --csv (sentence pairs)")
-    parser.add_argument("-o", "--output", help="where --csv writes the table with predicted_label and score")
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="write the predictions as a table: .csv, .tsv, .xlsx, .jsonl or .json (with --csv: every row "
+        "plus predicted_label, score and note)",
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from lmstudio_app.core.data.table_writer import TABLE_FORMATS, write_table
     from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.finetune.predict import predict_csv, predict_texts
+    from lmstudio_app.core.outputs import check_output_file
 
     if args.csv:
         if args.texts:
             raise UserError("Give either texts or --csv, not both.")
         if not args.text_column or not args.output:
             raise UserError("--csv needs --text-column C and -o OUT.csv.")
+    elif not args.texts:
+        raise UserError(
+            "Nothing to classify: give one or more texts, or --csv FILE --text-column C -o OUT.csv."
+        )
+    out = check_output_file(args.output, TABLE_FORMATS) if args.output else None
+    if args.csv:
         done = predict_csv(
             Path(args.model),
             Path(args.csv),
             args.text_column,
-            Path(args.output),
+            out,
             text_pair_column=args.text_pair_column,
             device=args.device,
             state=stderr_progress(),
@@ -53,16 +66,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {Path(args.csv).name}: {problem}", file=sys.stderr)
         print(f"{done.rows} rows written to {args.output}{empty}")
         return 0
-    if not args.texts:
-        raise UserError(
-            "Nothing to classify: give one or more texts, or --csv FILE --text-column C -o OUT.csv."
-        )
     results = predict_texts(Path(args.model), list(args.texts), device=args.device)
     rows = [
         {"text": t, "label": label, "score": score}
         for t, (label, score) in zip(args.texts, results, strict=True)
     ]
-    if args.json:
+    if out is not None:
+        import pandas as pd
+
+        write_table(pd.DataFrame(rows, columns=["text", "label", "score"]), out)
+        print(f"{len(rows)} rows written to {out}")
+    elif args.json:
         print_json(rows)
     else:
         for row in rows:

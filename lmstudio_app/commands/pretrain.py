@@ -28,7 +28,7 @@ FIGURES = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     text = parser.add_mutually_exclusive_group(required=True)
-    text.add_argument("--text", nargs="+", metavar="FILE_OR_DIR", help=".txt/.md files or folders of them")
+    text.add_argument("--text", nargs="+", metavar="FILE_OR_DIR", help="text files or folders of them")
     text.add_argument("--csv", help="a table (CSV, TSV, JSONL or XLSX) whose --text-column holds the text")
     parser.add_argument("--text-column", help="the table's column with the text (with --csv)")
     parser.add_argument(
@@ -148,6 +148,7 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.outputs import check_output_dir
     from lmstudio_app.core.pretrain.corpus import TextSource, build_corpus
     from lmstudio_app.core.pretrain.job import pretrain
     from lmstudio_app.core.tasks import Cancelled
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.csv and not args.text_column:
         raise UserError("--csv needs --text-column: name the column that holds the text.")
-    out = Path(args.output)
+    out = check_output_dir(args.output)
     RunRecord(out).check_start(args.resume)
     settings = settings_from(args)
     settings.check()

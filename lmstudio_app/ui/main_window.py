@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QTimer
+from PySide6.QtCore import QByteArray, QSize, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTabWidget, QWidget
 
@@ -17,6 +17,7 @@ from lmstudio_app.ui.finetune.panel import FineTunePanel
 from lmstudio_app.ui.inside.panel import InsidePanel
 from lmstudio_app.ui.models.panel import ModelPanel
 from lmstudio_app.ui.panel import Panel
+from lmstudio_app.ui.sizing import fit_to_screen
 from lmstudio_app.ui.theme import THEMES, apply_theme
 
 # The tabs in the order of the user's path; every panel takes (AppState, parent) and follows ui/panel.py.
@@ -107,11 +108,14 @@ class MainWindow(QMainWindow):
         self.memory_label.setText(" | ".join(parts))
 
     def _restore_geometry(self) -> None:
+        """The remembered geometry (or 1200x800), kept within the available area of the screen it lands
+        on: the screen may be smaller than the one the geometry was saved on."""
         geometry = self.state.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry):
+            if not (self.isMaximized() or self.isFullScreen()):
+                fit_to_screen(self)
         else:
-            self.resize(1200, 800)
+            fit_to_screen(self, QSize(1200, 800))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         if not all(panel.may_close() for panel in self.panels.values()):

@@ -50,12 +50,16 @@ class Worker(QObject):
     error = Signal(str, str)  # one-line message for the user, traceback ("" for UserError)
     cancelled = Signal()
     finished = Signal()  # always last, whatever the outcome
+    # The outcome goes through the GUI thread first: a request cancelled after its job ended but before the
+    # window saw the result (a newer one submitted meanwhile) must not deliver a stale result.
+    _outcome = Signal(str, object)
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().__init__()
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self.state = TaskState(self.progress.emit)
         self.done = False
+        self._outcome.connect(self._deliver)  # queued: the worker lives on the GUI thread
         # Released on the GUI thread after every queued signal has been delivered, never before.
         self.finished.connect(self._release)
 
@@ -76,22 +80,24 @@ class Worker(QObject):
         try:
             value = self._fn(*self._args, state=self.state, **self._kwargs)
         except Cancelled:
-            self.cancelled.emit()
+            self._outcome.emit("cancelled", None)
         except UserError as exc:
-            self.error.emit(str(exc), "")
+            self._outcome.emit("error", (str(exc), ""))
         except Exception as exc:  # everything else reaches the user with its traceback
-            if self.state.should_stop():
-                self.cancelled.emit()
-            else:
-                self.error.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            self._outcome.emit("error", (f"{type(exc).__name__}: {exc}", traceback.format_exc()))
         else:
-            if self.state.should_stop():
-                self.cancelled.emit()
-            else:
-                self.result.emit(value)
+            self._outcome.emit("result", value)
         finally:
             self.done = True
             self.finished.emit()
+
+    def _deliver(self, kind: str, value: Any) -> None:
+        if kind == "cancelled" or self.state.should_stop():
+            self.cancelled.emit()
+        elif kind == "error":
+            self.error.emit(*value)
+        else:
+            self.result.emit(value)
 
     def _release(self) -> None:
         # The pool thread may still be returning from the job's run(); let go a little later.
@@ -106,8 +112,9 @@ class LatestOnly(QObject):
         self.current: Worker | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Worker:
-        """Cancel the running task (its result is dropped) and return a new worker: connect it, then `start()`."""
-        if self.current is not None and not self.current.done:
+        """Cancel the older task (its result is dropped, even one that has ended but not yet reached the
+        window) and return a new worker: connect it, then `start()`."""
+        if self.current is not None:
             self.current.cancel()
         worker = Worker(fn, *args, **kwargs)
         self.current = worker

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 
 from processes import cli_env, run_cli
@@ -32,6 +33,8 @@ def test_smoke_test_opens_paints_and_exits_zero() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("smoke-test ok: window painted")
     assert "loaded in" in result.stdout
+    window, splash = (float(x) for x in re.findall(r"([\d.]+) s", result.stdout)[:2])
+    assert splash < window  # the splash shows while the heavy stack imports, then the window
 
 
 def test_gui_smoke_test_with_a_bad_model_fails_clearly(tmp_path) -> None:

@@ -38,6 +38,7 @@ def test_explain_classifier_json(tiny_model):
     assert [w["word"] for w in data["words"]] == ["the", "cats", "walking"]
     total = sum(t["score"] for t in data["tokens"])
     assert abs(total - (data["output"] - data["baseline_output"])) <= abs(data["delta"]) + 1e-5
+    assert data["layer"] == "bert.embeddings output (after LayerNorm)"
 
 
 def test_explain_masked_lm_contrast_text_output(tiny_model):
@@ -48,7 +49,7 @@ def test_explain_masked_lm_contrast_text_output(tiny_model):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert "Gradient x input for 'mat vs floor'" in lines[1]
+    assert "Gradient x input for 'mat vs floor' at the bert.embeddings output (after LayerNorm)" in lines[1]
     assert [line.split()[-1] for line in lines[2:]] == ["the", "cat", "sat", "on", "the", "[MASK]"]
 
 

@@ -54,6 +54,7 @@ def test_pretrain_with_nsp_writes_a_model_and_before_after_metrics(tmp_path, tin
     [
         ("empty", ["--text", "empty.txt"], "has no text"),
         ("binary", ["--text", "x.txt"], "PNG image"),
+        ("binaries", ["--text", "bin"], "bin has no text files: 1 file, none of them text (x.png)"),
         ("gpt", ["--text", "c.txt", "-m", "gpt"], "no masked-LM head and no encoder"),
         ("distil", ["--text", "c.txt", "-m", "distil", "--nsp"], "cannot have a next-sentence head"),
         ("", ["--csv", "c.txt"], "--csv needs --text-column"),
@@ -66,6 +67,9 @@ def test_bad_text_or_model_is_exit_2_with_one_line(tmp_path, setup, args, messag
         (tmp_path / "empty.txt").write_text("  \n")
     elif setup == "binary":
         (tmp_path / "x.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    elif setup == "binaries":
+        (tmp_path / "bin").mkdir()
+        (tmp_path / "bin" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
     elif setup == "gpt":  # a real (tiny) GPT-2: a left-to-right LM, no masked-LM head, no BERT encoder
         from transformers import GPT2Config, GPT2LMHeadModel
 

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 import torch
+from explain_helpers import embeddings_output_grad
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.explain import inputs as ins
@@ -68,17 +69,17 @@ def test_ig_on_a_masked_lm_contrast(registry):
     assert len(result.ranking) == 5 and result.predicted_label == result.ranking[0][0]
 
 
-def test_grad_x_input_is_gradient_times_word_embedding(registry):
+def test_grad_x_input_is_gradient_times_embeddings_output(registry):
+    """At the embeddings module's output (after its LayerNorm), not on the word vectors before it."""
     loaded = _model(registry, "classifier")
     text = "a big red car"
     result = explain(loaded, text, ExplainOptions(method="gradxinput", label="label_1"))
     enc = ins.encode(loaded, text)
-    emb = loaded.model.get_input_embeddings()(enc.ids).detach().requires_grad_(True)
-    out = ins.class_target(1, loaded.model).score(loaded.model(inputs_embeds=emb, **enc.extra).logits)
-    (grad,) = torch.autograd.grad(out.sum(), emb)
-    expected = (grad * emb).sum(-1)[0].detach().numpy()
-    np.testing.assert_allclose(result.token_scores, expected, rtol=1e-4, atol=1e-9)
+    grad, out = embeddings_output_grad(loaded, enc, ins.class_target(1, loaded.model))
+    np.testing.assert_allclose(result.token_scores, (grad * out).sum(-1)[0], rtol=1e-4, atol=1e-9)
     assert result.delta is None and result.target == "label_1"
+    assert result.layer == "bert.embeddings output (after LayerNorm)"
+    assert result.to_json()["layer"] == result.layer
 
 
 def test_rollout_is_a_distribution_over_tokens(registry):
@@ -104,7 +105,7 @@ def test_words_sum_their_pieces(registry):
 
 
 def test_no_hooks_left_and_other_threads_unaffected(registry):
-    """Captum hooks only our private embedding handle, so a concurrent forward elsewhere is unchanged."""
+    """The embeddings tap acts in the explaining thread only, so a concurrent forward elsewhere is unchanged."""
     loaded = _model(registry, "classifier")
     emb = loaded.model.get_input_embeddings()
     ids = loaded.tokenizer("the cat sat", return_tensors="pt")["input_ids"]
@@ -125,7 +126,9 @@ def test_no_hooks_left_and_other_threads_unaffected(registry):
     finally:
         stop.set()
         thread.join()
+    embeddings = loaded.model.bert.embeddings
     assert not emb._forward_hooks and not emb._forward_pre_hooks
+    assert not embeddings._forward_hooks and not embeddings._forward_pre_hooks
     assert seen and all(torch.allclose(s, reference, atol=1e-6) for s in seen)
 
 

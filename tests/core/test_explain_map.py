@@ -92,7 +92,7 @@ def test_table_rows_and_csv(registry, tmp_path):
         em.read_rows(table, "text")
     result = em.dataset_map(_pick(registry, "BertModel"), texts, labels)
     out = tmp_path / "map.csv"
-    em.write_map_csv(result, out)
+    em.write_map_table(result, out)
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["x", "y", "label", "text"] and frame["text"].tolist() == TEXTS
     np.testing.assert_allclose(frame[["x", "y"]].to_numpy(), result.xy, atol=1e-5)

@@ -65,8 +65,12 @@ class Journey:
 
     # ---- stages -------------------------------------------------------------------------------------
     def run(self) -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"]
+        if not windows:  # the app still imports its stack behind the splash (its events run meanwhile)
+            QTimer.singleShot(200, self.run)
+            return
         try:
-            self.window = next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow")
+            self.window = windows[0]
             for stage in (
                 self.models,
                 self.masked_words,

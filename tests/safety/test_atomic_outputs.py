@@ -118,7 +118,7 @@ def test_predict_onto_a_full_disk_keeps_the_earlier_output(
 ) -> None:
     table = tmp_path / "in.csv"
     table.write_text("text\n" + "a good film\n" * 5000, encoding="utf-8")  # more than the disk holds
-    out = full_dir / "good.txt"
+    out = (full_dir / "good.txt").rename(full_dir / "good.csv")  # a table name: .txt is no table format
     result = run_cli(
         "predict", "-m", tiny_model("classifier"), "--csv", table, "--text-column", "text", "-o", out,
         env=cli_env(tmp_path / "home"),

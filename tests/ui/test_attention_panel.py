@@ -211,6 +211,28 @@ def test_exports_png_svg_json_html(qtbot, panel, tmp_path):
         ), tab
 
 
+def test_export_dialog_refuses_a_bad_place_in_one_line(qtbot, panel, tmp_path, monkeypatch):
+    """What the user picks in the Save dialog is checked first: a PNG is never written under a .jpg
+    name, and a folder that does not exist is said as such; a good name is saved."""
+    from PySide6.QtWidgets import QFileDialog
+
+    _run(qtbot, panel)
+    picked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_a, **_k: (picked[-1], "PNG image (*.png)"))
+    for bad, said in (
+        (tmp_path / "grid.jpg", f"cannot write {tmp_path / 'grid.jpg'}: the .jpg format is not supported"),
+        (tmp_path / "no" / "grid.png", f"the folder {tmp_path / 'no'} does not exist"),
+    ):
+        picked.append(str(bad))
+        panel._export_dialog("png")
+        assert said in panel.status.text() and "Saved" not in panel.status.text()
+    assert list(tmp_path.iterdir()) == []
+    picked.append(str(tmp_path / "grid.png"))
+    panel._export_dialog("png")
+    assert panel.status.text() == f"Saved {tmp_path / 'grid.png'}"
+    assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_no_model_and_empty_text_say_what_to_do(qtbot):
     empty = AttentionPanel(AppState())
     qtbot.addWidget(empty)

@@ -83,6 +83,9 @@ def test_classifier_three_methods_side_by_side(qtbot, panel, app_state, models, 
     view = tab.views["ig"]
     assert view.bars.labels == ig.words.words  # every word has its labelled bar
     assert "convergence delta" in view.info.text()
+    for method in ("ig", "gradxinput"):  # which layer the gradient methods attribute to
+        assert "Layer: bert.embeddings output (after LayerNorm)." in tab.views[method].info.text()
+        assert "positive score pushes towards negative" in tab.views[method].info.toolTip()
     assert "terrible" in view.text.text() and "background-color" in view.text.text()
     assert "towards negative" in view.legend.toolTip()
     tab.unit_combo.setCurrentIndex(1)  # tokens: [CLS] and [SEP] appear

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from wizard_helpers import next_enabled
 
@@ -29,6 +31,7 @@ def open_and_wait(qtbot, wizard, path) -> None:
         ("header.csv", b"text,label\n", "header but no data rows"),
         ("binary.csv", bytes(range(256)) * 40, "binary data"),
         ("archive.csv", b"PK\x03\x04" + b"\x00" * 200, "not a text table"),
+        ("scalars.json", b"[1, 2, 3]", "an array without JSON objects (its items are numbers)"),
     ],
 )
 def test_bad_file_is_explained_and_blocks_next(qtbot, wizard, tmp_path, name, content, expected):
@@ -55,6 +58,19 @@ def test_utf16_tab_file_from_excel_loads(qtbot, wizard, tmp_path):
     assert "3 rows" in page.detected.text() and "utf-16" in page.detected.text()
     assert "tab-separated" in page.detected.text()
     assert page.preview_model.item(0, 0).text() == "café au lait" and next_enabled(wizard)
+
+
+def test_json_array_of_objects_shows_one_row_per_object(qtbot, wizard, tmp_path):
+    path = tmp_path / "data.json"
+    rows = [{"text": "a b", "label": "x"}, {"text": "c d", "label": "y"}, {"text": "e f", "label": "x"}]
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    open_and_wait(qtbot, wizard, path)
+    page, model = wizard.data_page, wizard.data_page.preview_model
+    assert "3 rows</b>, 2 columns" in page.detected.text() and "No problems found." in page.problems.text()
+    headers = [model.horizontalHeaderItem(c).text() for c in range(model.columnCount())]
+    assert headers == ["text", "label"] and model.rowCount() == 3
+    cells = [[model.item(r, c).text() for c in range(2)] for r in range(3)]
+    assert cells == [["a b", "x"], ["c d", "y"], ["e f", "x"]] and next_enabled(wizard)
 
 
 def test_encoding_and_delimiter_overrides(qtbot, wizard, tmp_path):

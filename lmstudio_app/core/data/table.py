@@ -1,4 +1,4 @@
-"""Read a user's table (CSV/TSV/JSONL/XLSX), map its columns to texts and labels, and split it.
+"""Read a user's table (CSV/TSV/JSON/JSONL/XLSX), map its columns to texts and labels, and split it.
 
 Every problem a spreadsheet export can have (encodings, delimiters, ragged rows, duplicate headers,
 label variants) is either handled and listed in plain words, or refused with a one-line DataError
@@ -32,6 +32,10 @@ _SNIFF_BYTES = 256 * 1024
 _PROGRESS_ROWS = 5000
 _FRAME_ROWS = 5000
 _DECODE_CHUNK = 1 << 20
+JSON_SHAPE = (
+    'give an array of objects, one per row ([{"text": ..., "label": ...}, ...]), or JSON Lines (one object '
+    "per line)"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _MAGIC = {
     b"PK\x03\x04": "a ZIP archive (an Excel .xlsx or .docx?)",
@@ -358,31 +362,40 @@ def _read_json(path: Path, text: str, encoding: str, state: TaskState) -> Table:
         if text.lstrip().startswith("{"):  # several objects, one per line: JSON Lines
             return _read_jsonl(path, text, encoding, state)
         raise DataError(
-            f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}): give an array of objects, "
-            "JSON Lines (one object per line, .jsonl) or a CSV file."
+            f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}): {JSON_SHAPE}, or a CSV file."
         ) from exc
-    if isinstance(value, dict) and "\n" not in text.strip():
+    if isinstance(value, dict) and "\n" not in text.strip() and _is_row(value):
         value = [value]  # one object on one line: a one-row JSON Lines file
     if not isinstance(value, list):
-        what = (
-            f"one JSON object (keys: {', '.join(list(value)[:5])})"
-            if isinstance(value, dict)
-            else "one value"
-        )
-        raise DataError(
-            f"{path.name} holds {what}, not a table: give an array of objects, JSON Lines (one object "
-            "per line, .jsonl) or a CSV file."
-        )
+        what = "one value"
+        if isinstance(value, dict):
+            what = (
+                f"one JSON object (keys: {', '.join(list(value)[:5])})" if value else "one empty JSON object"
+            )
+        raise DataError(f"{path.name} holds {what}, not a table: {JSON_SHAPE}.")
+    if not value:
+        raise DataError(f"{path.name} is an empty JSON array (no rows): {JSON_SHAPE}.")
     state.progress(0.5, f"Reading {path.name}: {len(value):,} items")
     records = [_record(v) for v in value if isinstance(v, dict)]
     bad = [n for n, v in enumerate(value, start=1) if not isinstance(v, dict)]
     if not records:
         raise DataError(
-            f"{path.name} is an array without JSON objects: give one object per row "
-            '([{"text": ..., "label": ...}, ...]) or JSON Lines.'
+            f"{path.name} is an array without JSON objects (its items are {_json_kind(value[0])}): {JSON_SHAPE}."
         )
-    problems = [f"{_count(len(bad), 'item')} not a JSON object skipped (first: item {bad[0]})"]
-    return _records_table(path, records, encoding, problems if bad else [])
+    problems = [f"{_count(len(bad), 'item')} not a JSON object skipped (first: item {bad[0]})"] if bad else []
+    return _records_table(path, records, encoding, problems)
+
+
+def _is_row(value: dict) -> bool:
+    """Whether one JSON object reads as a table row: at least one plain (not nested) value."""
+    return any(not isinstance(v, dict | list) for v in value.values())
+
+
+def _json_kind(value: object) -> str:
+    """What an array holds instead of objects, in words ('numbers')."""
+    return {bool: "true/false values", str: "strings", int: "numbers", float: "numbers", list: "arrays"}.get(
+        type(value), "nulls"
+    )
 
 
 def _record(value: dict) -> dict[str, str]:
@@ -395,9 +408,13 @@ def _record(value: dict) -> dict[str, str]:
 
 
 def _records_table(path: Path, records: list[dict[str, str]], encoding: str, problems: list[str]) -> Table:
+    """The rows of JSON objects as a table; objects without any key give no columns and are refused."""
     import pandas as pd
 
+    if not any(records):
+        raise DataError(f"{path.name} has only empty objects ({{}}), so no columns: {JSON_SHAPE}.")
     frame = pd.DataFrame.from_records(records).fillna("").astype(str)
+    frame.columns = _clean_header([str(c) for c in frame.columns], problems)
     return Table(frame, path, encoding, "", problems)
 
 
@@ -420,8 +437,10 @@ def _read_jsonl(path: Path, text: str, encoding: str, state: TaskState) -> Table
         if n % _PROGRESS_ROWS == 0:
             state.raise_if_stopped()
             state.progress(0.5, f"Reading {path.name}: {len(records):,} rows")
+    if not records and text.lstrip().startswith("["):  # a JSON array under a .jsonl name
+        return _read_json(path, text, encoding, state)
     if not records:
-        raise DataError(f"{path.name} has no JSON objects, one per line; export it as JSON Lines or CSV.")
+        raise DataError(f"{path.name} has no JSON objects, one per line: {JSON_SHAPE}, or a CSV file.")
     problems = [f"{_count(len(bad), 'line')} not a JSON object skipped (first: line {bad[0]})"] if bad else []
     return _records_table(path, records, encoding, problems)
 

@@ -1,15 +1,11 @@
 """Why the model output this: token attributions with Captum, and attention rollout, for one text.
 
-Methods: Integrated Gradients on the word-embedding layer (`LayerIntegratedGradients`), gradient x
-input on the same layer (`LayerGradientXActivation`), and attention rollout. Scores are per token (the
-attribution summed over the embedding dimensions) and per whole word (its pieces summed); positive
-pushes the explained log-probability up, negative pushes it down.
-
-Why a private embedding handle: Captum hooks the layer it attributes to. The models are shared with
-other panels that may run their own forward on another thread at the same moment, and a hook on the
-model's own embedding module would rewrite their embeddings too. So we wrap the model's embedding in a
-module only our forward calls (same weights) and feed the model `inputs_embeds`: identical numbers to
-hooking the model's layer, invisible to everybody else.
+Methods: Integrated Gradients at the output of the model's embeddings module, after its LayerNorm
+(`LayerIntegratedGradients`; the baseline is that output for the baseline input), gradient x input at the
+same layer (`LayerGradientXActivation`), and attention rollout. Scores are per token (the attribution summed
+over the hidden dimensions) and per whole word (its pieces summed); positive pushes the explained
+log-probability up, negative pushes it down. `layer.py` says why this layer and how it is hooked without
+touching other panels' forwards.
 """
 
 from __future__ import annotations
@@ -21,6 +17,7 @@ import numpy as np
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.explain import inputs as ins
+from lmstudio_app.core.explain.layer import embeddings_tap
 from lmstudio_app.core.explain.words import Words, group_words
 from lmstudio_app.core.models.attention_weights import eager_attention, rollout
 from lmstudio_app.core.tasks import TaskState, ensure_state
@@ -69,6 +66,7 @@ class Explanation:
     steps: int | None = None
     truncated: bool = False
     special: list[bool] = field(default_factory=list)
+    layer: str | None = None  # what IG and gradient x input attribute to (layer.describe); None for rollout
 
     @property
     def delta_is_large(self) -> bool:
@@ -106,22 +104,9 @@ class Explanation:
         }
         if self.baseline_output is not None:
             value["baseline_output"] = self.baseline_output
+        if self.layer is not None:
+            value["layer"] = self.layer
         return value
-
-
-def _embedding_handle(model: Any) -> Any:
-    """A module of our own around the model's word embedding, so Captum's hooks touch only our calls."""
-    import torch
-
-    class EmbeddingHandle(torch.nn.Module):
-        def __init__(self, inner: torch.nn.Module) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, ids: torch.Tensor) -> torch.Tensor:
-            return self.inner(ids)
-
-    return EmbeddingHandle(model.get_input_embeddings())
 
 
 def _ranking(loaded: Any, logits: Any, target: ins.Target, top: int = 5) -> list[tuple[str, float]]:
@@ -195,16 +180,14 @@ def _result(
     )
 
 
-def _forward_fn(
-    loaded: Any, handle: Any, encoded: ins.Encoded, target: ins.Target, state: TaskState, calls: int
-):
+def _forward_fn(loaded: Any, encoded: ins.Encoded, target: ins.Target, state: TaskState, calls: int):
     """Captum's forward: ids (batch, n) plus the extra tensors -> the explained number per row."""
     keys = list(encoded.extra)
     seen = {"n": 0, "logits": None}
 
     def forward(ids: Any, *extra: Any) -> Any:
         state.raise_if_stopped()
-        out = loaded.model(inputs_embeds=handle(ids), **dict(zip(keys, extra, strict=True)))
+        out = loaded.model(input_ids=ids, **dict(zip(keys, extra, strict=True)))
         logits = ins.output_logits(out)
         seen["n"] += 1
         seen["logits"] = logits.detach()
@@ -225,18 +208,17 @@ def _integrated_gradients(
         both = {k: v.expand(2, -1) for k, v in encoded.extra.items()}
         logits = ins.output_logits(loaded.model(input_ids=torch.cat([encoded.ids, base]), **both))
         fx, fb = target.score(logits).tolist()
-    handle = _embedding_handle(loaded.model)
     batches = -(-options.steps // options.internal_batch_size)
-    forward, _seen = _forward_fn(loaded, handle, encoded, target, state, batches + 2)
-    lig = LayerIntegratedGradients(forward, handle)
-    attributions, delta = lig.attribute(
-        encoded.ids,
-        baselines=base,
-        additional_forward_args=tuple(encoded.extra.values()),
-        n_steps=options.steps,
-        internal_batch_size=options.internal_batch_size,
-        return_convergence_delta=True,
-    )
+    forward, _seen = _forward_fn(loaded, encoded, target, state, batches + 2)
+    with embeddings_tap(loaded.model) as (tap, layer):
+        attributions, delta = LayerIntegratedGradients(forward, tap).attribute(
+            encoded.ids,
+            baselines=base,
+            additional_forward_args=tuple(encoded.extra.values()),
+            n_steps=options.steps,
+            internal_batch_size=options.internal_batch_size,
+            return_convergence_delta=True,
+        )
     scores = attributions[0].float().sum(-1).detach().cpu().numpy().astype(np.float64)
     state.progress(1.0, "Attributions ready")
     return _result(
@@ -250,6 +232,7 @@ def _integrated_gradients(
         baseline_output=float(fb),
         delta=float(delta.reshape(-1)[0]),
         steps=options.steps,
+        layer=layer,
     )
 
 
@@ -258,17 +241,16 @@ def _grad_x_input(
 ) -> Explanation:
     from captum.attr import LayerGradientXActivation
 
-    handle = _embedding_handle(loaded.model)
-    forward, seen = _forward_fn(loaded, handle, encoded, target, state, 1)
-    attributions = LayerGradientXActivation(forward, handle).attribute(
-        encoded.ids, additional_forward_args=tuple(encoded.extra.values())
-    )
+    forward, seen = _forward_fn(loaded, encoded, target, state, 1)
+    with embeddings_tap(loaded.model) as (tap, layer):
+        attributions = LayerGradientXActivation(forward, tap).attribute(
+            encoded.ids, additional_forward_args=tuple(encoded.extra.values())
+        )
     scores = attributions[0].float().sum(-1).detach().cpu().numpy().astype(np.float64)
     logits = seen["logits"]
     state.progress(1.0, "Attributions ready")
-    return _result(
-        loaded, encoded, target, "gradxinput", scores, logits, output=float(target.score(logits)[0])
-    )
+    output = float(target.score(logits)[0])
+    return _result(loaded, encoded, target, "gradxinput", scores, logits, output=output, layer=layer)
 
 
 def _rollout(

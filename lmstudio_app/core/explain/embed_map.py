@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from lmstudio_app.core.data.table_writer import write_table
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.jsonio import atomic_path
 from lmstudio_app.core.models.registry import HEAD_CLS
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
@@ -204,8 +204,9 @@ def separation(xy: np.ndarray, labels: list[str]) -> float:
     return float(silhouette_score(xy, labels))
 
 
-def write_map_csv(result: DatasetMap, path: str | Path) -> None:
-    """x, y, label, text (plus predicted and confidence for a classifier), written atomically."""
+def write_map_table(result: DatasetMap, path: str | Path) -> None:
+    """x, y, label, text (plus predicted and confidence for a classifier), written atomically as the
+    table format its suffix names (CSV, TSV, a workbook, JSON Lines or JSON)."""
     import pandas as pd
 
     frame = pd.DataFrame(
@@ -219,5 +220,4 @@ def write_map_csv(result: DatasetMap, path: str | Path) -> None:
     if result.predicted is not None:
         frame["predicted"] = result.predicted
         frame["confidence"] = result.confidence
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
+    write_table(frame, path)

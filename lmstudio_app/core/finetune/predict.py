@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from lmstudio_app.core.data.table import DataError, read_table
+from lmstudio_app.core.data.table_writer import TABLE_FORMATS, write_table
 from lmstudio_app.core.errors import ModelSourceError, UserError
 from lmstudio_app.core.finetune.settings import FINETUNE_FILE
-from lmstudio_app.core.jsonio import atomic_path, read_json
+from lmstudio_app.core.jsonio import read_json
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.models.sources import check_folder
+from lmstudio_app.core.outputs import check_format
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 _cache_lock = threading.Lock()
@@ -137,11 +139,12 @@ def predict_csv(
     device: str = "cpu",
     state: TaskState | None = None,
 ) -> TablePrediction:
-    """Predict every row of a table into csv_out (UTF-8, atomically): the input's columns plus
-    predicted_label, score and note. Output rows match input rows one to one; a row with an empty
-    text gets no label and the note "empty text"."""
+    """Predict every row of a table into csv_out, atomically, in the format its suffix names (see
+    write_table): the input's columns plus predicted_label, score and note. Output rows match input
+    rows one to one; a row with an empty text gets no label, no score and the note "empty text"."""
     state = ensure_state(state)
     csv_in, csv_out = Path(csv_in), Path(csv_out)
+    check_format(csv_out, TABLE_FORMATS)  # before any work: predictions must not be lost to a bad name
     if csv_out.resolve() == csv_in.resolve():
         raise UserError("The output file must differ from the input file (the input is never overwritten).")
     table = read_table(csv_in, state=state)
@@ -161,12 +164,12 @@ def predict_csv(
         device=device,
         state=state,
     )
-    labels, scores, notes = [""] * len(texts), [""] * len(texts), ["empty text"] * len(texts)
+    labels, notes = [""] * len(texts), ["empty text"] * len(texts)
+    scores: list[float | None] = [None] * len(texts)
     for i, (label, score) in zip(rows, results, strict=True):
-        labels[i], scores[i], notes[i] = label, f"{score:.4f}", ""
+        labels[i], scores[i], notes[i] = label, round(score, 4), ""
     frame["predicted_label"] = labels
-    frame["score"] = scores
+    frame["score"] = scores  # a number (a workbook's cell too); empty for an empty text
     frame["note"] = notes
-    with atomic_path(csv_out) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8")
+    write_table(frame, csv_out)
     return TablePrediction(len(frame), len(texts) - len(rows), list(table.problems))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.ui import format as fmt
+from lmstudio_app.ui.sizing import compact_combo
 
 EXPORTS = (
     ("png", "PNG of this view…"),
@@ -34,8 +35,7 @@ class AttentionControls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(24)
+        self.model_combo = compact_combo(QComboBox(), 24)
         self.text_edit = QLineEdit("The cat sat on the mat because it was tired.")
         self.text_edit.setPlaceholderText("a sentence to look at")
         self.pair_edit = QLineEdit(placeholderText="optional second sentence (B) for sentence-pair models")
@@ -75,20 +75,23 @@ class AttentionControls(QWidget):
             self.export_menu.addAction(text).setData(kind)
         self.export_button.setMenu(self.export_menu)
         self.export_button.setEnabled(False)
-        options = QHBoxLayout()
-        options.addWidget(QLabel("Tokens"))
-        options.addWidget(self.start_spin)
-        options.addWidget(QLabel("to"))
-        options.addWidget(self.stop_spin)
-        options.addSpacing(12)
-        options.addWidget(self.hide_special)
-        options.addWidget(self.renormalise)
-        options.addSpacing(12)
-        options.addWidget(QLabel("Threshold"))
-        options.addWidget(self.threshold)
-        options.addWidget(self.threshold_label)
-        options.addStretch(1)
-        options.addWidget(self.export_button)
+        # Two rows under the sentences: in one row the options alone were wider than a 1024-px screen.
+        options = QGridLayout()
+        tokens = QHBoxLayout()
+        for widget in (QLabel("Tokens"), self.start_spin, QLabel("to"), self.stop_spin):
+            tokens.addWidget(widget)
+        tokens.addSpacing(12)
+        tokens.addWidget(QLabel("Threshold"))
+        tokens.addWidget(self.threshold)
+        tokens.addWidget(self.threshold_label)
+        tokens.addStretch(1)
+        options.addLayout(tokens, 0, 0)
+        hiding = QHBoxLayout()
+        hiding.addWidget(self.hide_special)
+        hiding.addWidget(self.renormalise)
+        hiding.addStretch(1)
+        options.addLayout(hiding, 1, 0)
+        options.addWidget(self.export_button, 0, 1, 2, 1, Qt.AlignmentFlag.AlignBottom)
         self._tips = {w: w.toolTip() for w in (self.hide_special, self.renormalise, self.threshold)}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -95,7 +95,8 @@ class SummaryPage(QWidget):
         outer.addWidget(
             QLabel(
                 "Each head over the whole input (rows: layers, columns: heads); click a cell to open that "
-                "head. The display options above do not change these statistics."
+                "head. The display options above do not change these statistics.",
+                wordWrap=True,  # one line of it set the window's minimum width
             )
         )
         box = QHBoxLayout()

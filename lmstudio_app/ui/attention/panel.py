@@ -23,6 +23,7 @@ from lmstudio_app.core.attention.analysis import (
 from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.attention_weights import rollout
+from lmstudio_app.core.outputs import check_output_file
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention.bertviz_page import BertvizPage
 from lmstudio_app.ui.attention.controls import AttentionControls
@@ -322,6 +323,7 @@ class AttentionPanel(PanelBase, QWidget):
         if not name:
             return
         try:
+            check_output_file(name, (f".{kind}",))  # x.jpg for a PNG export: said, not a PNG named .jpg
             self.export(kind, name)
         except (UserError, OSError) as exc:
             self.status.setText(message_html("error", exc))

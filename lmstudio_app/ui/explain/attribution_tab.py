@@ -28,6 +28,7 @@ from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.attribution_view import AttributionView
 from lmstudio_app.ui.explain.jobs import explain_all
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.sizing import compact_combo
 
 PREDICTED = "predicted class"
 ERROR_STYLE = "color: #c0392b;"
@@ -44,12 +45,12 @@ class AttributionTab(QWidget):
         self.state = state
         self.latest = LatestOnly(self)
         self.results: dict[str, Explanation | str] = {}
-        self.model_combo = QComboBox()
+        self.model_combo = compact_combo(QComboBox())
         self.model_combo.setToolTip("A loaded classifier or masked-LM model")
         self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.editor = QPlainTextEdit(placeholderText="Type a text to explain (Ctrl+Enter runs it)")
         self.editor.setFixedHeight(64)
-        self.class_combo = QComboBox()
+        self.class_combo = compact_combo(QComboBox(), 16)
         self.class_combo.setToolTip("The class whose score is explained: the predicted one or any other")
         self.candidate_edit = QLineEdit(placeholderText="candidate word at the mask")
         self.versus_edit = QLineEdit(placeholderText="rather than (optional)")
@@ -76,7 +77,7 @@ class AttributionTab(QWidget):
         self.cancel_button = QPushButton("Cancel", enabled=False)
         self.cancel_button.clicked.connect(self.cancel)
         self.progress = QProgressBar(maximum=1000, textVisible=False)
-        self.progress.setFixedWidth(160)
+        self.progress.setMaximumWidth(160)  # may shrink: a fixed width widened the window past small screens
         self.summary = QLabel(wordWrap=True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -151,6 +151,12 @@ class AttributionView(QGroupBox):
             self.legend.set_scale(scale, r.target)
         self.bars.set_items(labels, scores)
         self.info.setText(self._info(r))
+        self.info.setToolTip(
+            f"Attributed at the {r.layer}: the token vectors the first Transformer layer receives, so a "
+            f"positive score pushes towards {r.target}"
+            if r.layer
+            else ""
+        )
         warning = r.delta_warning()
         self.warning.setText(warning)
         self.warning.setVisible(bool(warning))
@@ -164,8 +170,8 @@ class AttributionView(QGroupBox):
         text = f"Explained: log P({a})" + (f" - log P({b})" if b else "") + f" = {r.output:+.4f}"
         if r.method == "ig" and r.baseline_output is not None:
             total = float(np.sum(r.token_scores))
-            return text + (
+            text += (
                 f", baseline {r.baseline_output:+.4f}. Sum of scores {total:+.4f}, convergence delta "
-                f"{r.delta:+.2g} ({r.steps} steps)."
+                f"{r.delta:+.2g} ({r.steps} steps)"
             )
-        return text + ". Its sign is unreliable after LayerNorm (BERT-like embeddings): read the bar lengths."
+        return text + f". Layer: {r.layer}."

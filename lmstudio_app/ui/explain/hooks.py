@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QSize, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QTableWidget, QWidget
+
+from lmstudio_app.ui.sizing import fit_to_screen
 
 EXPLAIN_TAB = "Explain"
 _standalone: list[QWidget] = []  # standalone windows stay alive until closed
@@ -64,7 +66,7 @@ def open_explain(
         panel = ExplainPanel(app_state if isinstance(app_state, AppState) else AppState())
         panel.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         panel.setWindowTitle("Explain")
-        panel.resize(1200, 760)
+        fit_to_screen(panel, QSize(1200, 760))
         _standalone.append(panel)
         panel.destroyed.connect(lambda *_: _standalone.remove(panel) if panel in _standalone else None)
         panel.show()

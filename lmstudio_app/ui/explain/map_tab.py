@@ -29,6 +29,7 @@ from lmstudio_app.ui.explain.attribution_view import coloured_html
 from lmstudio_app.ui.explain.jobs import build_maps
 from lmstudio_app.ui.explain.map_plot import COLOURINGS, MapPlot
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.sizing import compact_combo
 
 FILE_FILTER = "Tables (*.csv *.tsv *.txt *.jsonl *.json *.xlsx);;All files (*)"
 NONE = "(none)"
@@ -68,8 +69,9 @@ class MapTab(QWidget):
         self.open_button = QPushButton("Open table…")
         self.open_button.clicked.connect(self._ask_table)
         self.path_label = QLabel("No table opened.")
-        self.text_combo, self.label_combo = QComboBox(), QComboBox()
-        self.after_combo, self.before_combo = QComboBox(), QComboBox()
+        # column names and model keys can be long: size the combos, not the window, by them
+        self.text_combo, self.label_combo = compact_combo(QComboBox()), compact_combo(QComboBox())
+        self.after_combo, self.before_combo = compact_combo(QComboBox()), compact_combo(QComboBox())
         self.after_combo.setToolTip("The model whose embeddings place the points (e.g. the fine-tuned one)")
         self.before_combo.setToolTip(
             "A second model on the same rows, shown on the left (e.g. the base model)"
@@ -83,7 +85,7 @@ class MapTab(QWidget):
         self.method_combo.setToolTip(
             "PCA is fast and deterministic; UMAP keeps neighbours together but is slower"
         )
-        self.colour_combo = QComboBox()
+        self.colour_combo = compact_combo(QComboBox(), 16)
         self.colour_combo.currentIndexChanged.connect(self._recolour)
         self.compute_button = QPushButton("Compute map")
         self.compute_button.clicked.connect(self.compute)

@@ -10,6 +10,7 @@ from lmstudio_app.core.models.registry import HEAD_NSP, LoadedModel
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.sizing import compact_combo
 
 DEBOUNCE_MS = 200
 FULL_SIZE_HINT = "bert-base-uncased"
@@ -25,7 +26,7 @@ class NspPage(QWidget):
         self.state = state
         self._latest = LatestOnly(self)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS, timeout=self.score_now)
-        self.combo = QComboBox()
+        self.combo = compact_combo(QComboBox())
         self.combo.currentIndexChanged.connect(self.schedule)
         self.sentence_a = QLineEdit(placeholderText="Sentence A, e.g. The man went to the store.")
         self.sentence_b = QLineEdit(placeholderText="Sentence B, e.g. He bought a gallon of milk.")

@@ -41,6 +41,7 @@ from lmstudio_app.ui.fillmask.nsp_page import DEBOUNCE_MS, FULL_SIZE_HINT, NspPa
 from lmstudio_app.ui.fillmask.result_view import ResultView
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.sizing import compact_combo
 
 __all__ = ["DEBOUNCE_MS", "FillMaskPanel"]
 
@@ -64,9 +65,9 @@ class FillMaskPanel(PanelBase, QWidget):
 
     # ---- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.model_combo = QComboBox()
+        self.model_combo = compact_combo(QComboBox())
         self.model_combo.setToolTip("The loaded model whose masked-LM head fills the masks")
-        self.compare_combo = QComboBox()
+        self.compare_combo = compact_combo(QComboBox())
         self.compare_combo.setToolTip("A second loaded masked-LM model to see side by side")
         self.models_button = QPushButton("Load models…")
         self.models_button.setToolTip("Go to the Models tab to load a masked-LM model")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -21,6 +22,7 @@ from lmstudio_app.ui.finetune.runs_list import RunsList
 from lmstudio_app.ui.finetune.training_session import active_sessions
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
+from lmstudio_app.ui.sizing import fit_to_screen
 from lmstudio_app.ui.theme import message_style
 
 
@@ -54,7 +56,7 @@ class CompareDialog(QDialog):
 
         super().__init__(parent)
         self.setWindowTitle("Compare runs: " + " vs ".join(histories))
-        self.resize(1000, 420)
+        fit_to_screen(self, QSize(1000, 420))
         self.curves = LossCurves()
         self.curves.set_runs(histories)
         layout = QVBoxLayout(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmstudio_app.core.data.table_writer import TABLE_FORMATS
+from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.outputs import check_output_dir, check_output_file
 from lmstudio_app.core.training.record import SavedSettings
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
@@ -33,6 +37,8 @@ from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.confusion_heatmap import ConfusionHeatmap
+
+TABLE_FILTER = "CSV (*.csv);;TSV (*.tsv);;Excel workbook (*.xlsx);;JSON Lines (*.jsonl);;JSON (*.json)"
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -273,7 +279,6 @@ class ResultsView(QWidget):
 
     def map_before_after(self) -> QWidget | None:
         """The Explain tab's dataset map of this run's data: the base model beside the fine-tuned one."""
-        from lmstudio_app.core.errors import UserError
         from lmstudio_app.core.finetune.datasets import DataPlan
 
         if self.result is None:
@@ -309,6 +314,14 @@ class ResultsView(QWidget):
         self.status.setText(message)
         self.action_finished.emit(message, ok)
 
+    def _checked(self, check: Callable[..., Path], *args: Any) -> Path | None:
+        """The path a save dialog gave, once `check` accepts it; else its one line here, and None."""
+        try:
+            return check(*args)
+        except UserError as exc:
+            self._report(str(exc), False)
+            return None
+
     def _ask_batch(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Table to predict", "", FILE_FILTER)
         if path:
@@ -323,9 +336,9 @@ class ResultsView(QWidget):
             if not ok:
                 return
         out, _ = QFileDialog.getSaveFileName(
-            self, "Save predictions as", str(Path(path).with_suffix("")) + "-predicted.csv", "CSV (*.csv)"
+            self, "Save predictions as", str(Path(path).with_suffix("")) + "-predicted.csv", TABLE_FILTER
         )
-        if out:
+        if out and self._checked(check_output_file, out, TABLE_FORMATS):
             self.batch_predict(path, column, out)
 
     def batch_predict(
@@ -344,7 +357,7 @@ class ResultsView(QWidget):
 
     def _ask_save(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save the model into a new or empty folder")
-        if folder:
+        if folder and self._checked(check_output_dir, folder):
             self.save_folder(folder)
 
     def save_folder(self, folder: str | Path) -> Worker:
@@ -357,7 +370,7 @@ class ResultsView(QWidget):
 
     def _ask_onnx(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export ONNX", "model.onnx", "ONNX (*.onnx)")
-        if path:
+        if path and self._checked(check_output_file, path, (".onnx",)):
             self.export_onnx(path)
 
     def export_onnx(self, path: str | Path) -> Worker:
@@ -395,14 +408,13 @@ class ResultsView(QWidget):
             "finetune_accelerate.sh",
             "Shell script (*.sh);;All files (*)",
         )
-        if path:
+        if path and self._checked(check_output_file, path):
             self.save_accelerate_script(path)
 
     def save_accelerate_script(self, path: str | Path) -> Path:
         from lmstudio_app.core.finetune.export import accelerate_script
 
         settings, csv, _ = self._settings_and_paths()
-        from lmstudio_app.core.errors import UserError
         from lmstudio_app.core.jsonio import write_text
 
         out = Path(path)

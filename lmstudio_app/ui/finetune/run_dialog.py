@@ -10,12 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from lmstudio_app.ui.finetune.train_view import TrainView
 from lmstudio_app.ui.qthreading import Worker
+from lmstudio_app.ui.sizing import fit_to_screen
 from lmstudio_app.ui.theme import message_style
 
 
@@ -46,7 +47,7 @@ class RunDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.run_dir = Path(run_dir)
-        self.resize(1000, 720)
+        fit_to_screen(self, QSize(1000, 720))
         self.train_view, self.results_view = views
         self._load_result = load_result
         self.train_view.succeeded.connect(self.show_result)

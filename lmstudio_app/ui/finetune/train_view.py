@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.ui.finetune.training_session import TrainingSession
 from lmstudio_app.ui.theme import message_style
+from lmstudio_app.ui.widgets.deferred import Deferred
 from lmstudio_app.ui.widgets.loss_curves import LossCurves
 
 
@@ -36,13 +38,13 @@ class TrainView(QWidget):
     state_changed = Signal(str)
     succeeded = Signal(object)  # FineTuneResult
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, curves: Callable[[], LossCurves] = LossCurves) -> None:
         super().__init__(parent)
         self.session: TrainingSession | None = None
         self.state = "idle"
         self.result: Any = None
         self.finished_hint = ""  # what to do next, in the words of the host's button
-        self.curves = LossCurves()
+        self._curves = Deferred(curves)  # built when first shown: opening a wizard stays quick
         self.progress = QProgressBar(maximum=1000)
         self.progress.setFormat("%p %")
         self.speed = QLabel()
@@ -63,7 +65,7 @@ class TrainView(QWidget):
         row.addWidget(self.cancel_button)
         row.addWidget(self.resume_button)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.curves)
+        splitter.addWidget(self._curves)
         splitter.addWidget(self.log)
         splitter.setSizes([300, 120])
         layout = QVBoxLayout(self)
@@ -74,6 +76,10 @@ class TrainView(QWidget):
         self._started = 0.0
         self._last_eval_line = 0
         self._rate = ""
+
+    @property
+    def curves(self) -> LossCurves:
+        return self._curves.widget
 
     @property
     def busy(self) -> bool:

@@ -3,8 +3,10 @@ while training runs, and closing during training asks, then cancels and keeps th
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget, QWizard, QWizardPage
+
+from lmstudio_app.ui.sizing import fit_to_screen
 
 STOP_QUESTION = "Stop the training? A checkpoint is kept, and the run can be resumed from the Fine-tune tab."
 
@@ -20,7 +22,7 @@ class TrainingWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.resize(1000, 760)
+        fit_to_screen(self, QSize(1000, 760))
         self.train_page: QWizardPage | None = None
 
     def add_pages(self, pages: list[QWizardPage], train_page: QWizardPage) -> None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.jsonio import write_json
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, HEAD_NSP, LoadedModel
+from lmstudio_app.core.outputs import check_output_file
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.inside.common import InsideView, save_png, save_svg
 from lmstudio_app.ui.inside.heads_view import HeadsView
@@ -38,6 +39,7 @@ from lmstudio_app.ui.inside.positions_view import PositionsView
 from lmstudio_app.ui.inside.steps_view import StepsView
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
+from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_html
 
 DEFAULT_TEXT = "The cat sat on the [MASK] because it was tired."
@@ -62,8 +64,7 @@ class InsidePanel(PanelBase, QWidget):
 
     def _build(self) -> None:
         controls = QGridLayout()
-        self.model_combo = QComboBox()
-        self.model_combo.setMinimumContentsLength(24)
+        self.model_combo = compact_combo(QComboBox(), 24)
         self.text_edit = QLineEdit(DEFAULT_TEXT)
         self.text_edit.setPlaceholderText("a sentence; [MASK] where a word is missing (lens, ablation)")
         self.pair_edit = QLineEdit(placeholderText="optional sentence B (pairs, next-sentence prediction)")
@@ -237,6 +238,7 @@ class InsidePanel(PanelBase, QWidget):
         if not name:
             return
         try:
+            check_output_file(name, (f".{kind}",))
             self.export(kind, name)
         except (UserError, OSError) as exc:
             self.status.setText(message_html("error", exc))

@@ -42,6 +42,7 @@ from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
+from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_style
 
 COLUMNS = ["Name", "Architecture", "Parameters", "Memory", "Device", "Dtype", "Heads"]
@@ -90,7 +91,7 @@ class ModelPanel(PanelBase, QWidget):
     def _build(self) -> None:
         source = QGroupBox("Load a model")
         form = QFormLayout(source)
-        self.source_combo = QComboBox(editable=True)
+        self.source_combo = compact_combo(QComboBox(editable=True), 28)  # recent folders can be long
         self.source_combo.setToolTip(
             "An embedded model, a local Hugging Face folder, or a hub id (bert-base-uncased)"
         )
@@ -125,7 +126,7 @@ class ModelPanel(PanelBase, QWidget):
         )
         form.addRow("", self.search_results)
 
-        self.device_combo = QComboBox()
+        self.device_combo = compact_combo(QComboBox(), 28)  # a GPU's label names it and its memory
         self.device_combo.addItem("cpu", "cpu")
         self.device_combo.currentIndexChanged.connect(self._device_changed)
         self.dtype_combo = QComboBox()
@@ -134,12 +135,13 @@ class ModelPanel(PanelBase, QWidget):
         self.trust_box.setToolTip(
             "Some hub models ship Python code; it runs on your machine. Only for authors you trust."
         )
+        # One control per row: a row of device, dtype and trust widened the window past small screens.
+        form.addRow("Device:", self.device_combo)
         row = QHBoxLayout()
-        row.addWidget(self.device_combo, 1)
-        row.addWidget(QLabel("Dtype:"))
         row.addWidget(self.dtype_combo)
-        row.addWidget(self.trust_box)
-        form.addRow("Device:", row)
+        row.addStretch(1)
+        form.addRow("Dtype:", row)
+        form.addRow("", self.trust_box)
 
         self.load_button = QPushButton("Load")
         self.load_button.setShortcut("Ctrl+L")

@@ -29,6 +29,7 @@ from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, embedded_models
 from lmstudio_app.core.pretrain.corpus import TextSource
 from lmstudio_app.core.pretrain.settings import PretrainSettings
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.sizing import compact_combo
 
 ERROR_STYLE = "color: #c0392b;"
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".xlsx")
@@ -115,7 +116,7 @@ def _plan_job(spec: str, *, state: Any) -> Any:
 
 
 class TextPage(QWizardPage):
-    """Step 1: files or a folder of .txt/.md, or a table column; counts, duplicates and the held-out share."""
+    """Step 1: text files or a folder of them, or a table column; counts, duplicates and the held-out share."""
 
     def __init__(self, ctx: PretrainContext, parent: Any = None) -> None:
         super().__init__(parent)
@@ -123,14 +124,15 @@ class TextPage(QWizardPage):
         self.last_read: tuple | None = None
         self.setTitle("Text")
         self.setSubTitle(
-            "The text to continue pre-training on: .txt/.md files, a folder of them, or a table column."
+            "The text to continue pre-training on: text files (README, .txt, .md…), a folder of them, "
+            "or a table column."
         )
         self.path_edit = QLineEdit(placeholderText="files or folders, separated by ';' — or one table file")
         self.path_edit.editingFinished.connect(self.read)
         files, folder = QPushButton("Files…"), QPushButton("Folder…")
         files.clicked.connect(self._pick_files)
         folder.clicked.connect(self._pick_folder)
-        self.column = QComboBox()
+        self.column = compact_combo(QComboBox())
         self.column.activated.connect(lambda _i: self.read())
         self.held_out = QDoubleSpinBox(minimum=2, maximum=5, value=3, decimals=1, suffix=" %", singleStep=0.5)
         self.held_out.valueChanged.connect(lambda _v: self.read())
@@ -148,14 +150,17 @@ class TextPage(QWizardPage):
 
     def _pick_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(
-            self, "Text files", "", "Text (*.txt *.md *.rst);;Tables (*.csv *.tsv *.jsonl *.xlsx)"
+            self,
+            "Text files",
+            "",
+            "Text (*.txt *.md *.rst);;Tables (*.csv *.tsv *.jsonl *.xlsx);;All files (*)",
         )
         if paths:
             self.path_edit.setText(";".join(paths))
             self.read()
 
     def _pick_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "A folder of .txt/.md files")
+        folder = QFileDialog.getExistingDirectory(self, "A folder of text files")
         if folder:
             self.path_edit.setText(folder)
             self.read()
@@ -221,7 +226,7 @@ class ModelPage(QWizardPage):
         self.setSubTitle(
             "Any masked-LM (embedded, a folder, a hub id in your cache, a loaded model) or a BERT-like encoder."
         )
-        self.model_combo = QComboBox(editable=True)
+        self.model_combo = compact_combo(QComboBox(editable=True), 28)
         self.model_combo.lineEdit().editingFinished.connect(self.check_model)
         self.model_combo.activated.connect(lambda _i: self.check_model())
         self.notes = QLabel(wordWrap=True)
@@ -410,7 +415,7 @@ class SettingsPage(QWizardPage):
         self.warmup = QDoubleSpinBox(
             minimum=0, maximum=0.5, value=d.warmup_ratio, decimals=2, singleStep=0.02
         )
-        self.precision = QComboBox()
+        self.precision = compact_combo(QComboBox(), 28)
         for label, value in (
             ("Automatic (bf16 where the hardware has it)", "auto"),
             ("float32", "fp32"),

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.outputs import check_output_dir
 from lmstudio_app.core.pretrain.evaluate import top_words
 from lmstudio_app.ui.qthreading import Worker
 
@@ -43,8 +45,6 @@ def _copy_model(source: Path, target: Path, *, state: Any) -> Path:
     """The model folder (weights, config, tokenizer, metrics) copied to `target`; the run keeps its own."""
     state.progress(-1, f"Copying the model to {target}")
     if target.exists() and any(target.iterdir()):
-        from lmstudio_app.core.errors import UserError
-
         raise UserError(f"{target} is not empty: choose a new or empty folder.")
     keep = ("checkpoint-", ".lock", "status.json", "settings.json", "history.jsonl", "results.json")
     shutil.copytree(
@@ -144,6 +144,11 @@ class PretrainResultsView(QWidget):
     def save_as(self) -> Worker | None:
         folder = self.choose_folder()
         if not folder or self.result is None:
+            return None
+        try:
+            check_output_dir(folder)
+        except UserError as exc:
+            self._say(str(exc), error=True)
             return None
         worker = Worker(_copy_model, Path(self.result.model_dir), Path(folder))
         worker.result.connect(lambda target: self._say(f"Saved to {target}: load it by its folder anywhere."))

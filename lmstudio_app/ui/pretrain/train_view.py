@@ -77,12 +77,7 @@ class PretrainTrainView(TrainView):
     """TrainView with pre-training figures and a table of the probe sentences (start and now)."""
 
     def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        curves = LossCurves(metrics=PRETRAIN_METRICS, eval_title="Held-out text")
-        splitter = self.curves.parentWidget()  # the base view's curves/log splitter
-        splitter.replaceWidget(splitter.indexOf(self.curves), curves)
-        self.curves.deleteLater()
-        self.curves = curves
+        super().__init__(parent, lambda: LossCurves(metrics=PRETRAIN_METRICS, eval_title="Held-out text"))
         self.figures = QLabel(wordWrap=True)
         self.probe_table = QTableWidget(0, 3)
         self.probe_table.setHorizontalHeaderLabels(["Probe sentence", "At the start", "Now"])

@@ -9,8 +9,10 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLa
 
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.class_bars import ClassBars
+from lmstudio_app.ui.widgets.deferred import Deferred
 
 NO_PAIR = "(none: single texts)"
 TEXT_NAMES = (
@@ -52,10 +54,10 @@ class ColumnsPage(QWizardPage):
         self.error = ""
         self.setTitle("Columns")
         self.setSubTitle("Choose the column with the text to classify and the column with its label.")
-        self.text_combo = QComboBox()
-        self.pair_combo = QComboBox()
+        self.text_combo = compact_combo(QComboBox())
+        self.pair_combo = compact_combo(QComboBox())
         self.pair_combo.setToolTip("For sentence-pair tasks (e.g. question and answer): the second text")
-        self.label_combo = QComboBox()
+        self.label_combo = compact_combo(QComboBox())
         self.merge_box = QCheckBox("Merge labels that differ only by upper/lower case or spaces")
         self.merge_box.setChecked(True)
         self.merge_box.hide()
@@ -68,17 +70,22 @@ class ColumnsPage(QWizardPage):
         form.addRow("Label column:", self.label_combo)
         self.summary = QLabel(wordWrap=True)
         self.variants = QLabel(wordWrap=True)
-        self.chart = ClassBars()
+        self._chart = Deferred(ClassBars)
         self.messages = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.summary)
         layout.addWidget(self.variants)
         layout.addWidget(self.merge_box)
-        layout.addWidget(self.chart, 1)
+        layout.addWidget(self._chart, 1)
         layout.addWidget(self.messages)
         self.preparer = LatestOnly(self)
         self._columns: list[str] = []
+
+    @property
+    def chart(self) -> ClassBars:
+        """The class chart, built when the page is first shown (or first given data)."""
+        return self._chart.widget
 
     def initializePage(self) -> None:  # noqa: N802 (Qt's name)
         columns = [str(c) for c in self.ctx.table.frame.columns]

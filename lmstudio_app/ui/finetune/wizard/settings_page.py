@@ -22,9 +22,12 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, HEAD_NSP
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER, embedded_models
+from lmstudio_app.core.training.runtime import TRAINING_STACK
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
+from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_style
+from lmstudio_app.ui.widgets.deferred import Deferred
 from lmstudio_app.ui.widgets.length_histogram import LengthHistogram
 
 LEARNING_RATES = ["2e-5", "3e-5", "5e-5", "1e-4", "2e-4"]
@@ -41,18 +44,6 @@ def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
     from lmstudio_app.core.finetune.encode import measure_lengths
 
     return measure_lengths(spec, data, state)
-
-
-TRAINING_STACK = (
-    "torch",
-    "transformers",
-    "sklearn.metrics",
-    "transformers.trainer",
-    "transformers.training_args",
-    "transformers.data.data_collator",
-    "transformers.models.auto.modeling_auto",
-    "lmstudio_app.core.finetune.job",
-)
 
 
 def _devices_job(spec: str, *, state: Any) -> list:
@@ -88,7 +79,7 @@ class SettingsPage(QWizardPage):
         self.setTitle("Model and settings")
         self.setSubTitle("The defaults work for small models; change them if you know what you want.")
         self.setButtonText(QWizard.WizardButton.NextButton, "Train")
-        self.model_combo = QComboBox(editable=True)
+        self.model_combo = compact_combo(QComboBox(editable=True), 28)
         self.model_combo.setToolTip(
             "An embedded model, a loaded one, a local Hugging Face folder or a hub id"
         )
@@ -110,9 +101,9 @@ class SettingsPage(QWizardPage):
             "Stop after this many evaluations without a lower validation loss (0: never)"
         )
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
-        self.device = QComboBox()
+        self.device = compact_combo(QComboBox(), 28)
         self.device.addItem("Automatic (the first GPU, else CPU)", "auto")
-        self.precision = QComboBox()
+        self.precision = compact_combo(QComboBox(), 28)  # its labels explain themselves at length
         for label, value in PRECISIONS.items():
             self.precision.addItem(label, value)
         self.max_steps = QSpinBox(minimum=0, maximum=10_000_000, value=0)
@@ -156,9 +147,8 @@ class SettingsPage(QWizardPage):
         self.length_note = QLabel(wordWrap=True)
         row.addWidget(self.length_note, 1)
         box.addLayout(row)
-        self.histogram = LengthHistogram()
-        self.histogram.max_length_dragged.connect(self._dragged)
-        box.addWidget(self.histogram, 1)
+        self._histogram = Deferred(self._make_histogram)
+        box.addWidget(self._histogram, 1)
         self.message = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -169,6 +159,16 @@ class SettingsPage(QWizardPage):
         self.warm_up: Worker | None = None
 
     # ---- filling -------------------------------------------------------------------------------------
+    @property
+    def histogram(self) -> LengthHistogram:
+        """The length histogram, built when the page is first shown (or first given data)."""
+        return self._histogram.widget
+
+    def _make_histogram(self) -> LengthHistogram:
+        histogram = LengthHistogram()
+        histogram.max_length_dragged.connect(self._dragged)
+        return histogram
+
     def initializePage(self) -> None:  # noqa: N802
         current = self.model_combo.currentText() or DEFAULT_ENCODER
         self.model_combo.clear()

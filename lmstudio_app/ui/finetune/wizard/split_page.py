@@ -28,6 +28,7 @@ from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.class_bars import ClassBars
+from lmstudio_app.ui.widgets.deferred import Deferred
 
 
 def _split_job(ctx: WizardContext, fraction: float, seed: int, val_path: str | None, *, state: Any) -> tuple:
@@ -85,10 +86,10 @@ class SplitPage(QWizardPage):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.chart = ClassBars()
+        self._chart = Deferred(ClassBars)
         charts = QHBoxLayout()
         charts.addWidget(self.table, 1)
-        charts.addWidget(self.chart, 1)
+        charts.addWidget(self._chart, 1)
         self.summary = QLabel(wordWrap=True)
         self.messages = QLabel(wordWrap=True)
         layout = QVBoxLayout(self)
@@ -111,6 +112,11 @@ class SplitPage(QWizardPage):
         self.val_edit.setText(str(path) if path else "")
         (self.file_radio if path else self.fraction_radio).setChecked(True)
         self.refresh()
+
+    @property
+    def chart(self) -> ClassBars:
+        """The class chart, built when the page is first shown (or first given data)."""
+        return self._chart.widget
 
     def initializePage(self) -> None:  # noqa: N802
         self.refresh()
