@@ -23,6 +23,9 @@ COMMANDS = [
     "inside",
     "explain",
     "embed_map",
+    "score",
+    "bias",
+    "generate",
 ]
 
 

@@ -15,7 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tiny_models import build_tiny_model  # noqa: E402
+from tiny_models import build_tiny_decoder, build_tiny_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,6 +48,19 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory):
         if key not in cache:
             cache[key] = build_tiny_model(tmp_path_factory.mktemp(f"tiny_{kind}"), kind, num_labels)
         return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder(tmp_path_factory: pytest.TempPathFactory):
+    """tiny_decoder(kind) -> folder of a saved tiny random decoder; kind in tests/tiny_models.DECODER_KINDS."""
+    cache: dict[str, Path] = {}
+
+    def make(kind: str = "gpt2") -> Path:
+        if kind not in cache:
+            cache[kind] = build_tiny_decoder(tmp_path_factory.mktemp(f"tiny_{kind}"), kind)
+        return cache[kind]
 
     return make
 

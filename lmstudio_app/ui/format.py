@@ -54,3 +54,18 @@ def signed(x: float) -> str:
 def score(x: float) -> str:
     """A metric in [0, 1] that is conventionally read as a fraction (accuracy, F1, precision)."""
     return f"{x:.3f}"
+
+
+def log_prob(x: float) -> str:
+    """A (pseudo-)log-probability in nats: two decimals, so totals and per-token means line up."""
+    return f"{x:.2f}"
+
+
+def perplexity(x: float) -> str:
+    """A perplexity: one decimal while short, three significant digits once it runs into the millions."""
+    return f"{x:.1f}" if x < 1e6 else f"{x:.3g}"
+
+
+def log_ratio(x: float) -> str:
+    """A natural-log ratio ln(p / q): sign always shown, two decimals (0 = no change)."""
+    return f"{x:+.2f}"

@@ -14,9 +14,11 @@ from lmstudio_app.ui.dialogs import AboutDialog, ShortcutsDialog
 from lmstudio_app.ui.explain.panel import ExplainPanel
 from lmstudio_app.ui.fillmask.panel import FillMaskPanel
 from lmstudio_app.ui.finetune.panel import FineTunePanel
+from lmstudio_app.ui.generate.panel import GeneratePanel
 from lmstudio_app.ui.inside.panel import InsidePanel
 from lmstudio_app.ui.models.panel import ModelPanel
 from lmstudio_app.ui.panel import Panel
+from lmstudio_app.ui.score.panel import ScorePanel
 from lmstudio_app.ui.sizing import fit_to_screen
 from lmstudio_app.ui.theme import THEMES, apply_theme
 
@@ -27,7 +29,9 @@ PANELS: list[type[QWidget]] = [
     AttentionPanel,
     InsidePanel,
     ExplainPanel,
+    ScorePanel,
     FineTunePanel,
+    GeneratePanel,
 ]
 
 

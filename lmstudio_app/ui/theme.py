@@ -51,6 +51,7 @@ def apply_theme(name: str) -> str:
             palette.setColor(role, QColor(color))
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7f8387"))
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7f8387"))
+        palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#7f8387"))
     app.setPalette(palette)
     app.setProperty("lmstudio_dark", dark)
     from lmstudio_app.ui.plot_theme import restyle_all  # pyqtgraph is heavy: imported once a window exists

@@ -108,3 +108,18 @@ def test_errors(registry):
         em.project(np.zeros((5, 3)), "tsne")
     with pytest.raises(UserError, match="two different labels"):
         em.separation(np.zeros((3, 2)), ["a", "a", "a"])
+
+
+@pytest.mark.parametrize("kind", ["t5", "gpt2"])
+def test_decoders_map_from_their_encoder_or_their_own_states(tiny_decoder, kind):
+    """An encoder-decoder's sentence vectors come from its encoder (its base model wants decoder inputs
+    and raised); a causal LM's from its last hidden states."""
+    reg = ModelRegistry()
+    loaded = reg.load(str(tiny_decoder(kind)))
+    texts = ["the cat sat", "a dog ran far"]
+    vectors, predicted, _ = em.embed(loaded, texts, em.MapOptions(pooling="mean", batch_size=2))
+    enc = loaded.tokenizer(texts[1], return_tensors="pt")
+    runner = loaded.model.get_encoder() if kind == "t5" else loaded.model.base_model
+    hidden = runner(input_ids=enc["input_ids"]).last_hidden_state[0].detach().numpy()
+    assert vectors.shape == (2, 32) and predicted is None
+    np.testing.assert_allclose(vectors[1], hidden.mean(0), atol=1e-5)

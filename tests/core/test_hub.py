@@ -28,12 +28,13 @@ WEIGHTS = "model.safetensors"
 
 
 @pytest.fixture(scope="module")
-def repos(tiny_model) -> list[HubRepo]:
+def repos(tiny_model, tiny_decoder) -> list[HubRepo]:
     return [
         HubRepo.from_folder("tiny/mlm", tiny_model("mlm"), downloads=10),
         HubRepo.from_folder(
             "tiny/classifier", tiny_model("classifier"), pipeline_tag="text-classification", downloads=3
         ),
+        HubRepo.from_folder("tiny/gpt2", tiny_decoder("gpt2"), pipeline_tag="text-generation", downloads=1),
     ]
 
 
@@ -132,10 +133,27 @@ def test_a_dropped_connection_resumes_with_a_range_request(online_hub, repos) ->
 
 def test_search_returns_the_served_models_most_downloaded_first(online_hub) -> None:
     hub = online_hub()
-    assert [h.repo_id for h in sources.search_hub("TINY")] == ["tiny/mlm", "tiny/classifier"]
+    assert [h.repo_id for h in sources.search_hub("TINY")] == ["tiny/mlm", "tiny/classifier", "tiny/gpt2"]
     hits = sources.search_hub("tiny", task="text-classification")
     assert [(h.repo_id, h.task, h.downloads) for h in hits] == [("tiny/classifier", "text-classification", 3)]
     assert any(r.path == "/api/models" for r in hub.requests)
+
+
+def test_a_causal_lm_from_the_hub_loads_and_generates(online_hub, tiny_decoder) -> None:
+    import transformers
+
+    from lmstudio_app.core.generate.settings import GenerateSettings
+    from lmstudio_app.core.generate.stream import generate
+
+    online_hub()
+    assert [h.repo_id for h in sources.search_hub("tiny", task="text-generation")] == ["tiny/gpt2"]
+    loaded = ModelRegistry().load("tiny/gpt2")
+    assert (loaded.source.kind, loaded.family, loaded.heads) == ("hub", "causal", ("causal-lm",))
+    reference = transformers.AutoModelForCausalLM.from_pretrained(tiny_decoder("gpt2"))
+    ids = loaded.tokenizer("<s> the cat", return_tensors="pt")
+    expected = reference.generate(**ids, do_sample=False, max_new_tokens=6)[0, 3:].tolist()
+    out = generate(loaded.model, loaded.tokenizer, "the cat", GenerateSettings(max_new_tokens=6))
+    assert [t.id for t in out.tokens] == expected
 
 
 def test_unknown_repo_is_one_clear_error(online_hub) -> None:

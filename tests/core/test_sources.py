@@ -68,3 +68,30 @@ def test_uncached_hub_id_offline_says_how_to_get_it(monkeypatch, tmp_path: Path)
 def test_hub_search_offline_answers_at_once() -> None:
     with pytest.raises(OfflineError, match="Offline"):
         search_hub("bert", "fill-mask")
+
+
+def test_embedded_models_say_their_task_from_their_family(
+    tiny_model, tiny_decoder, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """Every folder under resources/models is listed (the masked LM first) with the hub task of its
+    family; `models --json` reports it."""
+    from lmstudio_app import cli
+    from lmstudio_app.core.models import sources
+
+    shutil.copytree(tiny_decoder("bert-clm"), tmp_path / "models" / "minilm-clm")
+    shutil.copytree(tiny_model("pretraining"), tmp_path / "models" / "minilm-mlm")
+    shutil.copytree(tiny_decoder("t5"), tmp_path / "models" / "tiny-t5")
+    (tmp_path / "models" / "half-written").mkdir()  # no weights yet: not listed
+    monkeypatch.setattr(sources, "resources_dir", lambda: tmp_path)
+    tasks = {m.name: m.task for m in embedded_models()}
+    assert list(tasks) == [DEFAULT_ENCODER, "minilm-mlm", "minilm-clm", "tiny-t5"]
+    assert tasks == {
+        DEFAULT_ENCODER: "feature-extraction",
+        "minilm-mlm": "fill-mask",
+        "minilm-clm": "text-generation",
+        "tiny-t5": "text2text-generation",
+    }
+    assert resolve("minilm-clm").path == tmp_path / "models" / "minilm-clm"
+    assert cli.main(["models", "--json"]) == 0
+    listed = {m["name"]: m["task"] for m in json.loads(capsys.readouterr().out)["embedded"]}
+    assert listed == tasks

@@ -37,7 +37,7 @@ def test_load_embedded_model_lists_it_with_memory_then_unload(qtbot, panel: Mode
     assert _cell(panel, 0, "Architecture") == "BertModel"
     assert _cell(panel, 0, "Parameters") == "22.7 M"
     assert _cell(panel, 0, "Memory") == "86.7 MB"
-    assert _cell(panel, 0, "Heads") == "encoder"
+    assert _cell(panel, 0, "Heads") == "encoder" and _cell(panel, 0, "Family") == "encoder"
     assert "Loaded" in panel.status.text() and panel.load_button.isEnabled()
     assert DEFAULT_ENCODER in panel.state.recent_models()
 
@@ -115,3 +115,22 @@ def test_browsing_to_a_folder_checks_it_at_once(qtbot, panel: ModelPanel, tmp_pa
     assert "no weights" in panel.status.text()
     assert panel.browse_to(str(tiny_model("mlm")))
     assert "looks like a model folder" in panel.status.text()
+
+
+def test_a_causal_lm_loads_with_its_family_and_a_memory_estimate_first(
+    qtbot, panel: ModelPanel, tiny_decoder
+) -> None:
+    from lmstudio_app.core.models.devices import format_bytes
+    from lmstudio_app.core.models.footprint import estimate_bytes
+    from lmstudio_app.ui.models.panel import HUB_TASKS
+
+    folder = tiny_decoder("gpt2")
+    assert panel.browse_to(str(folder))
+    assert f"Needs about {format_bytes(estimate_bytes(folder, 'float32'))} in float32" in panel.status.text()
+    panel.dtype_combo.setCurrentText("bfloat16")
+    assert f"about {format_bytes(estimate_bytes(folder, 'bfloat16'))} in bfloat16" in panel.description.text()
+    with qtbot.waitSignal(panel.load_finished, timeout=30_000, check_params_cb=bool):
+        panel.load(str(folder))
+    assert (_cell(panel, 0, "Family"), _cell(panel, 0, "Heads")) == ("causal", "causal-lm")
+    assert _cell(panel, 0, "Dtype") == "bfloat16"
+    assert {"text-generation", "text2text-generation"} <= set(HUB_TASKS.values())

@@ -18,6 +18,7 @@ import numpy as np
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.attention_weights import eager_attention
+from lmstudio_app.core.models.family import SEQ2SEQ, family_of
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 # Names of the query and key projections inside one self-attention module, per model family.
@@ -135,6 +136,11 @@ def extract_attention(
     model, tokenizer = loaded.model, loaded.tokenizer
     if model is None or tokenizer is None:
         raise UserError(f"{loaded.name} has been unloaded: load it again in the Models tab.")
+    if family_of(model) == SEQ2SEQ:
+        raise UserError(
+            f"{loaded.name} is an encoder-decoder; its encoder, decoder and cross-attention views are not here "
+            "yet: pick an encoder, a masked LM or a causal LM."
+        )
     base = getattr(model, "base_model", model)
     limit = min(MAX_TOKENS, int(getattr(base.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS))
     state.progress(0.1, "Tokenizing")

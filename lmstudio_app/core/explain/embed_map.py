@@ -20,6 +20,7 @@ import numpy as np
 
 from lmstudio_app.core.data.table_writer import write_table
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.models.family import SEQ2SEQ
 from lmstudio_app.core.models.registry import HEAD_CLS
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
@@ -104,7 +105,12 @@ def embed(
     if model is None:
         raise UserError(f"{loaded.name} has been unloaded: load it again in the Models tab.")
     classify = loaded.has_head(HEAD_CLS)
-    runner = model if classify else getattr(model, "base_model", model)
+    if classify:
+        runner = model
+    elif getattr(loaded, "family", None) == SEQ2SEQ:
+        runner = model.get_encoder()  # an encoder-decoder's sentence vectors come from its encoder
+    else:
+        runner = getattr(model, "base_model", model)
     id2label = getattr(model.config, "id2label", None) or {}
     order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
     vectors: list[Any] = [None] * len(texts)

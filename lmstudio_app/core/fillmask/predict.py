@@ -18,6 +18,7 @@ from typing import Any
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.fillmask.text import MaskSpan, fill_text, model_text, require_masks
 from lmstudio_app.core.fillmask.vocab import Vocab, piece_text, token_text, vocab_of
+from lmstudio_app.core.models.family import MASKED, family_of
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 MODES = ("independent", "joint")
@@ -102,15 +103,17 @@ class FillMaskResult:
 
 
 def has_masked_lm_head(model: Any) -> bool:
-    return model is not None and model.get_output_embeddings() is not None
+    """A masked-LM head by the model's family: a causal LM (e.g. BERT as a decoder) has an LM head and
+    often a [MASK] token too, but predicts the next token, not a masked one."""
+    return model is not None and model.get_output_embeddings() is not None and family_of(model) == MASKED
 
 
 def check_masked_lm(model: Any, tokenizer: Any, name: str = "This model") -> None:
     """A UserError unless the model has a masked-LM head and its tokenizer a mask token."""
     if not has_masked_lm_head(model):
         raise UserError(
-            f"{name} has no masked-LM head, so it cannot fill masks: load a fill-mask model "
-            "(e.g. bert-base-uncased) or pick one that has the head."
+            f"{name} has no masked-LM head, so it cannot fill masks: load a masked LM such as the embedded "
+            "minilm-mlm or bert-base-uncased, or pick one that has the head."
         )
     if tokenizer.mask_token_id is None:
         raise UserError(f"{name}'s tokenizer has no mask token, so it cannot fill masks.")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmstudio_app.core.errors import UserError
+from lmstudio_app.core.models.family import CAUSAL, SEQ2SEQ
 
 MASK_SPELLINGS = re.compile(r"\[MASK\]|<mask>", re.IGNORECASE)
 MLM_EXAMPLES = "e.g. the embedded minilm-mlm or bert-base-uncased"
@@ -132,6 +133,12 @@ def require_mlm(loaded: Any, what: str) -> Callable[[Any], Any]:
 def check_loaded(loaded: Any) -> None:
     if loaded.model is None or loaded.tokenizer is None:
         raise UserError(f"{loaded.name} has been unloaded: load it again in the Models tab.")
+    if loaded.family in (CAUSAL, SEQ2SEQ):
+        kind = "a causal LM" if loaded.family == CAUSAL else "an encoder-decoder"
+        raise UserError(
+            f"{loaded.name} is {kind}; the Inside views follow an encoder's steps and work on encoders and "
+            f"masked LMs for now ({MLM_EXAMPLES})."
+        )
 
 
 @dataclass(frozen=True)

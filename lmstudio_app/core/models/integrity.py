@@ -23,6 +23,8 @@ _AUTO_CLASSES = (
     ("ForQuestionAnswering", "AutoModelForQuestionAnswering"),
     ("ForMultipleChoice", "AutoModelForMultipleChoice"),
     ("ForCausalLM", "AutoModelForCausalLM"),
+    ("LMHeadModel", "AutoModelForCausalLM"),
+    ("ForConditionalGeneration", "AutoModelForSeq2SeqLM"),
 )
 # Tokenizers that need no vocabulary file (they work on characters or bytes).
 _VOCAB_FREE = {"canine", "byt5", "perceiver"}

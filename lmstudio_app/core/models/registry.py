@@ -10,6 +10,7 @@ from typing import Any
 
 from lmstudio_app.core.errors import DuplicateModelError, ModelSourceError
 from lmstudio_app.core.models.devices import check_device_dtype, release_memory
+from lmstudio_app.core.models.family import CAUSAL, SEQ2SEQ, family_of
 from lmstudio_app.core.models.imports import import_quietly
 from lmstudio_app.core.models.integrity import folder_label, refetch_advice
 from lmstudio_app.core.models.sources import ResolvedModel, resolve
@@ -19,6 +20,8 @@ HEAD_MLM = "masked-lm"
 HEAD_NSP = "next-sentence"
 HEAD_CLS = "sequence-classification"
 HEAD_ENCODER = "encoder"
+HEAD_CAUSAL_LM = "causal-lm"
+HEAD_SEQ2SEQ_LM = "seq2seq-lm"
 
 
 @dataclass
@@ -37,6 +40,11 @@ class LoadedModel:
     param_count: int
     bytes: int
     extra: dict[str, Any] = field(default_factory=dict)
+    family: str = ""  # core/models/family: masked | causal | seq2seq | encoder; from the model when not given
+
+    def __post_init__(self) -> None:
+        if not self.family and self.model is not None:
+            self.family = family_of(self.model)
 
     @property
     def path(self) -> Path:
@@ -70,6 +78,11 @@ def _damaged(path: Path, exc: BaseException) -> ModelSourceError:
 def detect_heads(path: Path) -> tuple[str, tuple[str, ...]]:
     """Which loading class fits the folder and which heads the user gets: (auto class name, heads)."""
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    family = family_of(config)
+    if family == CAUSAL:
+        return "AutoModelForCausalLM", (HEAD_CAUSAL_LM,)
+    if family == SEQ2SEQ:
+        return "AutoModelForSeq2SeqLM", (HEAD_SEQ2SEQ_LM,)
     archs = " ".join(config.get("architectures") or [])
     if "ForPreTraining" in archs:
         return "AutoModelForPreTraining", (HEAD_MLM, HEAD_NSP)

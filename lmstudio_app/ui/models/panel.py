@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.errors import DuplicateModelError, ModelSourceError
 from lmstudio_app.core.models.devices import DeviceInfo, format_bytes, list_devices
+from lmstudio_app.core.models.footprint import estimate_bytes
 from lmstudio_app.core.models.registry import LoadedModel
 from lmstudio_app.core.models.sources import (
     DEFAULT_ENCODER,
@@ -45,8 +46,14 @@ from lmstudio_app.ui.qthreading import Worker
 from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_style
 
-COLUMNS = ["Name", "Architecture", "Parameters", "Memory", "Device", "Dtype", "Heads"]
-HUB_TASKS = {"fill-mask": "fill-mask", "text classification": "text-classification", "any task": ""}
+COLUMNS = ["Name", "Family", "Architecture", "Parameters", "Memory", "Device", "Dtype", "Heads"]
+HUB_TASKS = {
+    "fill-mask": "fill-mask",
+    "text classification": "text-classification",
+    "text generation (causal LM)": "text-generation",
+    "text-to-text (encoder-decoder)": "text2text-generation",
+    "any task": "",
+}
 
 
 def default_model_name() -> str:
@@ -85,7 +92,7 @@ class ModelPanel(PanelBase, QWidget):
         # Listing devices imports torch: do it just after the window has painted, not before.
         self._device_worker = Worker(lambda state: list_devices())
         self._device_worker.result.connect(self._set_devices)
-        QTimer.singleShot(300, self._device_worker.start)
+        QTimer.singleShot(300, self, self._device_worker.start)
 
     # ---- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -131,6 +138,9 @@ class ModelPanel(PanelBase, QWidget):
         self.device_combo.currentIndexChanged.connect(self._device_changed)
         self.dtype_combo = QComboBox()
         self.dtype_combo.addItems(["float32", "bfloat16"])
+        self.dtype_combo.currentTextChanged.connect(
+            lambda _: self._describe_source(self.source_combo.currentText())
+        )
         self.trust_box = QCheckBox("Trust remote code")
         self.trust_box.setToolTip(
             "Some hub models ship Python code; it runs on your machine. Only for authors you trust."
@@ -201,7 +211,21 @@ class ModelPanel(PanelBase, QWidget):
 
     def _describe_source(self, text: str) -> None:
         model = self.embedded.get(text.strip())
-        self.description.setText(f"{model.description} Licence: {model.license}." if model else "")
+        if model is not None:
+            self.description.setText(
+                f"{model.description} Licence: {model.license}. {self._estimate(model.path)}"
+            )
+        else:
+            folder = Path(text.strip()).expanduser()
+            self.description.setText(self._estimate(folder) if text.strip() and folder.is_dir() else "")
+
+    def _estimate(self, folder: Path) -> str:
+        """The weights' memory in the chosen dtype, said before loading (an estimate: it never blocks)."""
+        dtype = self.dtype_combo.currentText() or "float32"
+        try:
+            return f"Needs about {format_bytes(estimate_bytes(folder, dtype))} in {dtype}."
+        except (OSError, ValueError, KeyError):  # unreadable headers: check_folder explains on load
+            return ""
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(
@@ -223,7 +247,9 @@ class ModelPanel(PanelBase, QWidget):
             self.status.setText(str(exc))
             return False
         self.status.setStyleSheet("")
-        self.status.setText(f"{folder} looks like a model folder: press Load (Ctrl+L).")
+        self.status.setText(
+            f"{folder} looks like a model folder: press Load (Ctrl+L). {self._estimate(Path(folder))}"
+        )
         return True
 
     def _set_devices(self, devices: list[DeviceInfo]) -> None:
@@ -335,6 +361,7 @@ class ModelPanel(PanelBase, QWidget):
         for row, m in enumerate(models):
             values = [
                 m.key,
+                m.family,
                 m.architecture,
                 f"{m.param_count / 1e6:.1f} M",
                 format_bytes(m.bytes),

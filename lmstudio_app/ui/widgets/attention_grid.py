@@ -172,7 +172,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         if not getattr(self, "_user_zoomed", True):  # pyqtgraph calls this from its own __init__
-            QTimer.singleShot(0, self.fit)  # after the layout has given the plot its new size
+            QTimer.singleShot(0, self, self.fit)  # after the layout has given the plot its new size
 
     def select(self, layer: int, head: int) -> None:
         for cell_layer, cell_head, rect in self.cells:

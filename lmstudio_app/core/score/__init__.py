@@ -1,0 +1,1 @@
+"""Sentence scores (pll, pll-word, chain), minimal pairs and bias probes (templates, CrowS-Pairs)."""
