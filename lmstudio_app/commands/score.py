@@ -15,12 +15,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
     from lmstudio_app.core.score.sentences import MAX_TOP_K, METHODS
 
-    add_model_arguments(parser, DEFAULT_MASKED_LM, "masked-LM or causal-LM model")
+    add_model_arguments(parser, DEFAULT_MASKED_LM, "masked-LM, causal-LM or encoder-decoder model")
     parser.add_argument(
         "--method",
         choices=METHODS,
         help="pll: mask each token in turn; pll-word: also the later pieces of its word; chain: causal "
-        "LMs (default: pll for masked LMs, chain for causal LMs)",
+        "LMs; conditional: encoder-decoders, log P(sentence | source) (default: the model's family's)",
+    )
+    parser.add_argument(
+        "--source",
+        default="",
+        help="encoder-decoders: the text the encoder reads; each sentence is scored as its target",
     )
     parser.add_argument(
         "-k",
@@ -76,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         texts = _sentences(args)
     loaded = load_model_from_args(args)
     if pairs_file is not None:
-        result = score_pairs(loaded.model, loaded.tokenizer, pairs, args.method, state=stderr_progress())
+        result = score_pairs(
+            loaded.model, loaded.tokenizer, pairs, args.method, source=args.source, state=stderr_progress()
+        )
         if args.json:
             print_json({"model": loaded.name, "method": result.method, **result.to_json()})
             return 0
@@ -88,7 +95,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {row.margin:8.2f}  {row.acceptable}  |  {row.unacceptable}")
         return 0
     scores = score_sentences(
-        loaded.model, loaded.tokenizer, texts, args.method, top_k=args.top_k, state=stderr_progress()
+        loaded.model,
+        loaded.tokenizer,
+        texts,
+        args.method,
+        top_k=args.top_k,
+        source=args.source,
+        state=stderr_progress(),
     )
     if args.json:
         method = scores[0].method
@@ -97,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     for s in scores:
         print(
             f"{s.text}\n  log-prob {s.log_prob:.4f}  mean {s.mean_log_prob:.4f}  "
-            f"{'pseudo-' if s.method != 'chain' else ''}perplexity {s.perplexity:.2f}  ({s.method})"
+            f"{'pseudo-' if s.method.startswith('pll') else ''}perplexity {s.perplexity:.2f}  ({s.method})"
         )
         print(f"  {'token':<16} {'log-prob':>9} {'bits':>7} {'rank':>6}  top")
         for t in s.tokens:

@@ -111,3 +111,17 @@ def test_sentences_from_a_file_as_a_table(capsys, mlm, tmp_path) -> None:
         and out[2].split()[:4] == ["token", "log-prob", "bits", "rank"]
     )
     assert [line.split()[0] for line in out[3:7]] == ["the", "cat", "sat", "."] and out[7] == "a dog ran."
+
+
+def test_score_with_the_embedded_decoder_and_an_encoder_decoder(env, tiny_decoder) -> None:
+    """Causal LMs (the embedded minilm-clm) score with the chain rule; an encoder-decoder scores each
+    sentence given --source."""
+    data = _json(run_cli("score", "-m", "minilm-clm", "--json", "the cat sat on the mat.", env=env))
+    assert data["method"] == "chain" and data["model"].startswith("minilm-clm")
+    tokens = data["sentences"][0]["tokens"]
+    assert [t["token"] for t in tokens] == ["the", "cat", "sat", "on", "the", "mat", "."]  # [CLS] is context
+    t5 = str(tiny_decoder("t5"))
+    given = _json(run_cli("score", "-m", t5, "--source", "the dog ran", "--json", "the cat sat", env=env))
+    other = _json(run_cli("score", "-m", t5, "--source", "a bird flew", "--json", "the cat sat", env=env))
+    assert given["method"] == "conditional"
+    assert given["sentences"][0]["log_prob"] != other["sentences"][0]["log_prob"]

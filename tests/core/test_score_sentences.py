@@ -168,3 +168,38 @@ def test_cancel_stops_between_chunks(mlm) -> None:
     state.request_stop()
     with pytest.raises(Cancelled):
         score_sentences(*mlm, SENTENCES, state=state)
+
+
+@pytest.mark.parametrize("kind", ["t5", "bart"])
+def test_conditional_equals_the_decoder_chain_rule_given_the_source(tiny_decoder, kind: str) -> None:
+    """Encoder-decoders: log P(target | source), each target token read off the decoder fed the target
+    shifted right behind the model's start token; special tokens (the end token) are not scored."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    folder = tiny_decoder(kind)
+    model, tokenizer = (
+        AutoModelForSeq2SeqLM.from_pretrained(folder).eval(),
+        AutoTokenizer.from_pretrained(folder),
+    )
+    source, text = "the dog ran", "the cat sat on the mat"
+    target = tokenizer(text_target=text, return_special_tokens_mask=True)
+    ids, special = target["input_ids"], target["special_tokens_mask"]
+    decoder_input = [model.config.decoder_start_token_id, *ids[:-1]]
+    with torch.no_grad():
+        log_probs = (
+            model(
+                input_ids=tokenizer(source, return_tensors="pt").input_ids,
+                decoder_input_ids=torch.tensor([decoder_input]),
+            )
+            .logits[0]
+            .log_softmax(-1)
+        )
+    expected = [float(log_probs[i, ids[i]]) for i in range(len(ids)) if not special[i]]
+    assert default_method(model) == "conditional"
+    score = score_sentences(model, tokenizer, [text], source=source)[0]
+    assert score.method == "conditional" and len(expected) == len(text.split())
+    assert [t.log_prob for t in score.tokens] == pytest.approx(expected, abs=1e-5)
+    other = score_sentences(model, tokenizer, [text], source="a bird flew")[0]
+    assert other.log_prob != pytest.approx(score.log_prob, abs=1e-6)  # the source is really read
+    with pytest.raises(UserError, match="needs a masked"):
+        score_sentences(model, tokenizer, [text], "pll")

@@ -54,6 +54,12 @@ class Journey:
         assert image.save(str(path)) and image.width() > 0, f"could not save {path}"
         print(f"[journey] {name}: screenshot {path.name} {image.width()}x{image.height()}", flush=True)
 
+    @staticmethod
+    def column(panel, header: str) -> int:
+        """The Models table's column with this header, as the user finds it."""
+        table = panel.table
+        return next(c for c in range(table.columnCount()) if table.horizontalHeaderItem(c).text() == header)
+
     def show_tab(self, title: str):
         panel = self.window.panels[title]
         self.window.raise_()
@@ -106,7 +112,8 @@ class Journey:
         self.wait("the embedded model to load", lambda: panel.table.rowCount() >= 1, timeout=300)
         name = panel.table.item(0, 0).text()
         assert name.startswith("minilm-mlm"), name
-        assert "masked-lm" in panel.table.item(0, 6).text()
+        assert "masked-lm" in panel.table.item(0, self.column(panel, "Heads")).text()
+        assert panel.table.item(0, self.column(panel, "Family")).text() == "masked"
         assert "Loaded minilm-mlm" in panel.status.text()
         assert "1 model loaded" in self.window.memory_label.text()
         self.shot("01_models")
@@ -245,8 +252,11 @@ class Journey:
         panel.source_combo.setCurrentText(str(self.saved))
         panel.load_button.click()
         self.wait("the saved classifier to load", lambda: panel.table.rowCount() == rows + 1, timeout=120)
-        assert panel.table.item(rows, 6).text() == "sequence-classification"
-        assert panel.table.item(rows, 1).text() == "BertForSequenceClassification"
+        assert panel.table.item(rows, self.column(panel, "Heads")).text() == "sequence-classification"
+        assert (
+            panel.table.item(rows, self.column(panel, "Architecture")).text()
+            == "BertForSequenceClassification"
+        )
         self.shot("09_saved_model_loaded")
         loaded = self.window.state.registry.get(panel.table.item(rows, 0).text())
         import torch

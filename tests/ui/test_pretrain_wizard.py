@@ -52,6 +52,8 @@ def test_pretrain_wizard_end_to_end_and_in_the_runs_list(qtbot, tmp_path, tiny_m
 
     # Model: an encoder gets a tied head, said in words.
     models = wizard.model_page
+    offered = [models.model_combo.itemText(i) for i in range(models.model_combo.count())]
+    assert "minilm-mlm" in offered and "minilm-clm" not in offered  # the embedded decoder is no base here
     models.model_combo.setCurrentText(str(tiny_model("encoder")))
     models.check_model()
     qtbot.waitUntil(models.isComplete, timeout=20_000)

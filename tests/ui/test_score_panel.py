@@ -145,7 +145,7 @@ def test_no_language_model_says_what_to_load(qtbot, make_panel) -> None:
     assert panel.models.note.isVisible() and "has a language-model head" in note and "tiny_encoder" in note
     assert panel.models.model_combo.count() == 0
     panel.sentences.runner.run_button.click()
-    assert "Load a masked-LM or causal-LM model" in panel.sentences.runner.status.text()
+    assert "Load a language model first" in panel.sentences.runner.status.text()
 
 
 def test_method_and_sentences_are_remembered(qtbot, make_panel) -> None:
@@ -273,3 +273,17 @@ def test_template_probe_table(qtbot, make_panel) -> None:
     view.targets_edit.setText("male:")
     view.runner.run_button.click()
     assert "group:word" in view.runner.status.text()
+
+
+def test_an_encoder_decoder_scores_given_the_source_it_is_shown(qtbot, make_panel, tiny_decoder) -> None:
+    panel = make_panel("mlm")
+    assert panel.sentences.source.isHidden()  # a masked LM reads no source
+    panel.state.registry.load(str(tiny_decoder("t5")), duplicate="copy")
+    panel.models.refresh()  # as the Models tab's models_changed does
+    t5 = next(m for m in panel.state.registry.models() if m.family == "seq2seq")
+    panel.models.model_combo.setCurrentIndex(panel.models.model_combo.findData(t5.key))
+    assert panel.models.method() == "conditional" and not panel.sentences.source.isHidden()
+    panel.sentences.source.setText("the dog ran")
+    _score(qtbot, panel, "the cat sat")
+    expected = score_sentences(t5.model, t5.tokenizer, ["the cat sat"], source="the dog ran")[0]
+    assert _cells(panel.sentences.table, 1) == [fmt.log_prob(expected.log_prob)]

@@ -81,6 +81,8 @@ def test_wizard_from_file_to_results_with_minilm(qtbot, tmp_path, minilm_dir):
     # Settings: the embedded MiniLM by default, max length suggested from the measured token lengths.
     settings = wizard.settings_page
     assert settings.model_combo.currentText() == "all-MiniLM-L6-v2"
+    offered = [settings.model_combo.itemText(i) for i in range(settings.model_combo.count())]
+    assert "minilm-mlm" in offered and "minilm-clm" not in offered  # the embedded decoder is no base here
     assert len(settings.histogram.lengths) == 40
     assert settings.max_length.value() == suggest_max_length(settings.histogram.lengths)
     assert "would be truncated" in settings.length_note.text()

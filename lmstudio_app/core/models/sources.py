@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lmstudio_app.core.errors import ModelSourceError, OfflineError
-from lmstudio_app.core.models.family import TASKS, family_of
+from lmstudio_app.core.models.family import ENCODER, MASKED, TASKS, family_of
 from lmstudio_app.core.models.integrity import check_tokenizer, check_weights, folder_label, pickle_advice
 from lmstudio_app.core.paths import resources_dir
 from lmstudio_app.core.tasks import TaskState, ensure_state
@@ -33,6 +33,10 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 # Only what loading needs: configs, tokenizers and safetensors weights (never pickles).
 _HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "tokenizer*", "*.tiktoken"]
+
+
+# The tasks of the embedded models that the fine-tune and pre-train wizards can start from.
+ENCODER_TASKS = (TASKS[MASKED], TASKS[ENCODER])
 
 
 @dataclass(frozen=True)

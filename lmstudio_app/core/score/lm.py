@@ -1,8 +1,8 @@
 """What every score needs from a language model: its family, and log-probabilities at chosen positions.
 
-The family comes from transformers' own model mappings (no list of names here), so any masked or causal
-model class transformers knows is recognised. torch is imported inside functions: the GUI imports the
-score modules at start-up for their types.
+The family comes from core/models/family.py (transformers' own model mappings, no list of names), so any
+masked, causal or encoder-decoder model class transformers knows is recognised. torch is imported inside
+functions: the GUI imports the score modules at start-up for their types.
 """
 
 from __future__ import annotations
@@ -10,35 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from lmstudio_app.core.errors import UserError
-
-MASKED = "masked"
-CAUSAL = "causal"
-
-
-def _class_names(*mappings: Any) -> set[str]:
-    return {name for mapping in mappings for name in mapping.values()}
+from lmstudio_app.core.models.family import CAUSAL, MASKED, SEQ2SEQ, family_of
 
 
 def lm_family(model: Any) -> str:
-    """MASKED or CAUSAL; a UserError for a model without a language-model head or of another kind."""
-    from transformers.models.auto import modeling_auto as auto
-
+    """MASKED, CAUSAL or SEQ2SEQ (core/models/family.py decides from transformers' own mappings); a
+    UserError for a model without a language-model head."""
     name = type(model).__name__
     if model is None or model.get_output_embeddings() is None:
         raise UserError(
             f"This model ({name}) has no language-model head, so it cannot score sentences: load a masked-LM "
-            "(e.g. the embedded minilm-mlm or bert-base-uncased) or a causal-LM model."
+            "(e.g. the embedded minilm-mlm or bert-base-uncased), a causal-LM (the embedded minilm-clm) or an "
+            "encoder-decoder model."
         )
-    config = model.config
-    if getattr(config, "is_encoder_decoder", False):
-        raise UserError(
-            f"{name} is an encoder-decoder model; scoring works with masked-LM and causal-LM models for now."
-        )
-    if name in _class_names(auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES) or getattr(config, "is_decoder", False):
-        return CAUSAL
-    if name in _class_names(auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES, auto.MODEL_FOR_PRETRAINING_MAPPING_NAMES):
-        return MASKED
-    raise UserError(f"{name} is neither a masked-LM nor a causal-LM model, so it cannot score sentences.")
+    family = family_of(model)
+    if family not in (MASKED, CAUSAL, SEQ2SEQ):
+        raise UserError(f"{name} is not a language model of a kind that can score sentences.")
+    return family
 
 
 def require_masked(model: Any, tokenizer: Any, what: str) -> None:

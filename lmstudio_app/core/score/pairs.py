@@ -109,16 +109,18 @@ def score_pairs(
     pairs: list[tuple[str, str]],
     method: str | None = None,
     *,
+    source: str = "",
     state: TaskState | None = None,
 ) -> PairsResult:
-    """Score both sentences of every pair with `method` (default: the model family's) and compare."""
+    """Score both sentences of every pair with `method` (default: the model family's) and compare; an
+    encoder-decoder scores both given the same `source`."""
     state = ensure_state(state)
     if not pairs:
         raise UserError("No pairs to score.")
     texts = [t for pair in pairs for t in pair]
     check_texts(texts)
     method = resolve_method(model, tokenizer, method)
-    scores = score_sentences(model, tokenizer, texts, method, top_k=0, state=state)
+    scores = score_sentences(model, tokenizer, texts, method, top_k=0, source=source, state=state)
     rows = [
         PairRow(good, bad, a.log_prob, b.log_prob, a.log_prob > b.log_prob)
         for (good, bad), a, b in zip(pairs, scores[::2], scores[1::2], strict=True)

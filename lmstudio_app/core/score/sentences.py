@@ -9,6 +9,8 @@
 - `chain`: Σ log P(w_i | w_<i) in one forward pass. The first token is conditioned on the tokenizer's
   beginning-of-sequence token, prepended when the tokenizer has one and does not add it itself; without
   one the first token has no context and is not scored (nor is any special token, in any method).
+- `conditional` (encoder-decoders): log P(target | source), the chain rule over the target's tokens in the
+  decoder, with the source (empty unless given) read by the encoder, in one forward pass.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.score.lm import MASKED, MaskedLogProbs, encode, lm_family, token_label
+from lmstudio_app.core.score.lm import CAUSAL, MASKED, SEQ2SEQ, MaskedLogProbs, encode, lm_family, token_label
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
-METHODS = ("pll", "pll-word", "chain")
+METHODS = ("pll", "pll-word", "chain", "conditional")
+# The methods each family can score with; the first is its default.
+FAMILY_METHODS = {MASKED: ("pll", "pll-word"), CAUSAL: ("chain",), SEQ2SEQ: ("conditional",)}
 MAX_TOP_K = 100
 
 
@@ -69,23 +73,26 @@ class SentenceScore:
 
 
 def default_method(model: Any) -> str:
-    """ "pll" for masked LMs, "chain" for causal LMs; a UserError for a model without an LM head."""
-    return "pll" if lm_family(model) == MASKED else "chain"
+    """ "pll" for masked LMs, "chain" for causal LMs, "conditional" for encoder-decoders; a UserError for
+    a model without an LM head."""
+    return FAMILY_METHODS[lm_family(model)][0]
 
 
 def resolve_method(model: Any, tokenizer: Any, method: str | None) -> str:
     """The method to use: the model's default when None; a UserError when it does not fit the model."""
-    family_default = default_method(model)
+    family = lm_family(model)
     if method is None:
-        method = family_default
+        method = FAMILY_METHODS[family][0]
     if method not in METHODS:
         raise UserError(f"Unknown method {method!r}: use {', '.join(METHODS)}.")
-    if (method == "chain") != (family_default == "chain"):
-        kind = "a causal" if method == "chain" else "a masked"
+    if method not in FAMILY_METHODS[family]:
+        needs = next(f for f, methods in FAMILY_METHODS.items() if method in methods)
+        kind = {MASKED: "a masked", CAUSAL: "a causal", SEQ2SEQ: "an encoder-decoder"}[needs]
         raise UserError(
-            f"The {method} method needs {kind} language model; this model scores with {family_default}."
+            f"The {method} method needs {kind} language model; this model scores with "
+            f"{' or '.join(FAMILY_METHODS[family])}."
         )
-    if method != "chain" and tokenizer.mask_token_id is None:
+    if family == MASKED and tokenizer.mask_token_id is None:
         raise UserError(
             "This model's tokenizer has no mask token, so it cannot score with pseudo-likelihood."
         )
@@ -111,9 +118,11 @@ def score_sentences(
     *,
     top_k: int = 5,
     max_batch: int = 64,
+    source: str = "",
     state: TaskState | None = None,
 ) -> list[SentenceScore]:
-    """Score each text with `method` (default: the model family's); see the module docstring."""
+    """Score each text with `method` (default: the model family's); see the module docstring. `source` is
+    what an encoder-decoder's encoder reads (`conditional`); other methods ignore it."""
     state = ensure_state(state)
     check_texts(texts)
     if not 0 <= top_k <= MAX_TOP_K:
@@ -121,12 +130,14 @@ def score_sentences(
     if max_batch < 1:
         raise UserError(f"The batch size must be at least 1, not {max_batch}.")
     method = resolve_method(model, tokenizer, method)
-    masked = MaskedLogProbs(model, tokenizer) if method != "chain" else None
+    masked = MaskedLogProbs(model, tokenizer) if method in FAMILY_METHODS[MASKED] else None
     out = []
     for number, text in enumerate(texts):
         state.raise_if_stopped()
         state.progress(number / len(texts), f"scoring sentence {number + 1} of {len(texts)}")
-        if masked is None:
+        if method == "conditional":
+            tokens = _conditional(model, tokenizer, source, text, top_k)
+        elif masked is None:
             tokens = _chain(model, tokenizer, text, top_k)
         else:
             tokens = _pll(
@@ -212,3 +223,22 @@ def _chain(model: Any, tokenizer: Any, text: str, top_k: int) -> list[TokenScore
         logits = model(input_ids=torch.tensor([ids], device=device)).logits[0]
         log_probs = logits.float().log_softmax(-1).cpu()
     return [token_score(tokenizer, log_probs[i - 1], ids[i], top_k) for i in scored]
+
+
+def _conditional(model: Any, tokenizer: Any, source: str, text: str, top_k: int) -> list[TokenScore]:
+    """log P(text | source): the decoder reads the target shifted right (the model's own shift, from
+    `labels`), so position i predicts target token i."""
+    import torch
+
+    encoded = tokenizer(source, return_tensors="pt", truncation=True)
+    target = tokenizer(text_target=text, return_special_tokens_mask=True)
+    ids, special = list(target["input_ids"]), [bool(s) for s in target["special_tokens_mask"]]
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        logits = model(
+            input_ids=encoded["input_ids"].to(device),
+            attention_mask=encoded["attention_mask"].to(device),
+            labels=torch.tensor([ids], device=device),
+        ).logits[0]
+        log_probs = logits.float().log_softmax(-1).cpu()
+    return [token_score(tokenizer, log_probs[i], ids[i], top_k) for i in range(len(ids)) if not special[i]]

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM
-from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, embedded_models
+from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, ENCODER_TASKS, embedded_models
 from lmstudio_app.core.pretrain.corpus import TextSource
 from lmstudio_app.core.pretrain.settings import PretrainSettings
 from lmstudio_app.ui.qthreading import LatestOnly
@@ -239,7 +239,8 @@ class ModelPage(QWizardPage):
         current = self.model_combo.currentText() or DEFAULT_MASKED_LM
         self.model_combo.clear()
         for model in embedded_models():
-            self.model_combo.addItem(model.name, model.name)
+            if model.task in ENCODER_TASKS:  # an embedded decoder (minilm-clm) is no base for this
+                self.model_combo.addItem(model.name, model.name)
         app = self.ctx.app
         for loaded in app.registry.models() if app is not None else []:
             if {HEAD_MLM, HEAD_ENCODER, HEAD_CLS} & set(loaded.heads):

@@ -12,11 +12,12 @@ from lmstudio_app.core.tasks import TaskState
 
 
 def score_with_models(
-    runs: list[tuple[Any, str]], texts: list[str], *, state: TaskState
+    runs: list[tuple[Any, str]], texts: list[str], *, source: str = "", state: TaskState
 ) -> list[list[SentenceScore]]:
-    """`runs`: (loaded model, method) pairs; returns each model's scores of `texts`, in order."""
+    """`runs`: (loaded model, method) pairs; returns each model's scores of `texts`, in order (an
+    encoder-decoder's given `source`)."""
     out = []
     for i, (loaded, method) in enumerate(runs):
         stage = state.stage(i / len(runs), (i + 1) / len(runs))
-        out.append(score_sentences(loaded.model, loaded.tokenizer, texts, method, state=stage))
+        out.append(score_sentences(loaded.model, loaded.tokenizer, texts, method, source=source, state=stage))
     return out

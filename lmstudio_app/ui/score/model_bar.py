@@ -7,26 +7,28 @@ and the last method chosen is remembered while the model allows it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.registry import LoadedModel
-from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
+from lmstudio_app.core.models.sources import DEFAULT_CAUSAL_LM, DEFAULT_MASKED_LM
 from lmstudio_app.core.score.sentences import METHODS, default_method
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.sizing import compact_combo
 
 METHOD_KEY = "score/method"
-FAMILY_METHODS = {"pll": ("pll", "pll-word"), "chain": ("chain",)}  # the methods a family's default allows
+# The methods a family's default allows.
+FAMILY_METHODS = {"pll": ("pll", "pll-word"), "chain": ("chain",), "conditional": ("conditional",)}
 METHOD_HELP = {
     "pll": "pseudo-log-likelihood: mask each token in turn (Salazar et al. 2020)",
     "pll-word": "PLL that also masks the later pieces of the same word (fairer to long words)",
     "chain": "chain rule: the sum of log P(token | the tokens before it)",
+    "conditional": "encoder-decoders: log P(sentence | source), the chain rule in the decoder given the source",
 }
 HOW_TO_LOAD = (
-    f"load a masked-LM model (the embedded {DEFAULT_MASKED_LM}, or bert-base-uncased) or a causal-LM model "
-    "on the Models tab"
+    f"load a masked-LM model (the embedded {DEFAULT_MASKED_LM}, or bert-base-uncased), a causal-LM model (the "
+    f"embedded {DEFAULT_CAUSAL_LM}) or an encoder-decoder on the Models tab"
 )
 
 
@@ -42,11 +44,13 @@ def allowed_methods(loaded: LoadedModel) -> tuple[str, ...]:
 class ModelBar(QWidget):
     """Model, method and "Compare with" pickers plus a note that says what to load when nothing fits."""
 
+    changed = Signal()  # the model, the method or the model to compare with is another now
+
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.model_combo = compact_combo(QComboBox())  # model keys can be long
-        self.model_combo.setToolTip("A loaded model with a masked-LM or causal-LM head")
+        self.model_combo.setToolTip("A loaded model with a masked-LM, causal-LM or encoder-decoder head")
         self.method_combo = QComboBox()
         self.compare_combo = compact_combo(QComboBox())
         self.compare_combo.setToolTip(
@@ -142,11 +146,13 @@ class ModelBar(QWidget):
         self.method_combo.setCurrentIndex(index if index >= 0 else (0 if allowed else -1))
         self.method_combo.blockSignals(False)
         self.method_combo.setToolTip(METHOD_HELP.get(self.method() or "", "Load a model to pick a method"))
+        self.changed.emit()
 
     def _method_picked(self) -> None:
         if self.method() in METHODS:
             self.state.settings.setValue(METHOD_KEY, self.method())
         self.method_combo.setToolTip(METHOD_HELP.get(self.method() or "", ""))
+        self.changed.emit()
 
     def _get(self, key: str | None) -> LoadedModel | None:
         if key is None:

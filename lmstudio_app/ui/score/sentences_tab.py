@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmstudio_app.core.models.registry import LoadedModel
 from lmstudio_app.core.score.sentences import SentenceScore
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.score.jobs import score_with_models
@@ -56,6 +58,9 @@ class SentencesTab(QWidget):
             placeholderText="One sentence per line: type, paste, or Open… a text file"
         )
         self.editor.setPlainText(str(state.settings.value(SENTENCES_KEY, EXAMPLE)))
+        self.source = QLineEdit(placeholderText="the text the encoder reads (empty: none)")
+        self.source.setToolTip("Encoder-decoders score each sentence as log P(sentence | source)")
+        self.source_label = QLabel("Source:")
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip("Read the sentences from a text file, one per line")
         self.open_button.clicked.connect(self.open_file)
@@ -65,6 +70,9 @@ class SentencesTab(QWidget):
         self.table.picked.connect(self.show_tokens)
         self.token_views = [TokenView(), TokenView()]
         self._layout()
+        self.models.changed.connect(self._show_source)
+        self.models.compare_combo.currentIndexChanged.connect(self._show_source)
+        self._show_source()
 
     def _layout(self) -> None:
         head = QHBoxLayout()
@@ -76,6 +84,10 @@ class SentencesTab(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(head)
         column.addWidget(self.editor, 1)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source_label)
+        source_row.addWidget(self.source, 1)
+        column.addLayout(source_row)
         column.addWidget(self.runner)
         tokens = QSplitter(Qt.Orientation.Horizontal)
         for view in self.token_views:
@@ -89,6 +101,20 @@ class SentencesTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+
+    def _runs(self) -> list[tuple[LoadedModel, str]]:
+        """(model, method) for the picked model and the one to compare with, if any."""
+        model = self.models.model()
+        if model is None:
+            return []
+        loaded = [model] + [m for m in [self.models.compare()] if m is not None and m.key != model.key]
+        return [(m, self.models.method_for(m)) for m in loaded]
+
+    def _show_source(self) -> None:
+        """The source box only where an encoder-decoder scores."""
+        wanted = any(method == "conditional" for _m, method in self._runs())
+        self.source.setVisible(wanted)
+        self.source_label.setVisible(wanted)
 
     def open_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
@@ -105,18 +131,17 @@ class SentencesTab(QWidget):
             self.runner.say("error", f"Cannot read {path.name} as UTF-8 text: {exc}")
 
     def run(self) -> None:
-        model = self.models.model()
-        if model is None:
-            self.runner.say("error", "Load a masked-LM or causal-LM model first (see the note above).")
+        runs = self._runs()
+        if not runs:
+            self.runner.say("error", "Load a language model first (see the note above).")
             return
         self.state.settings.setValue(SENTENCES_KEY, self.editor.toPlainText())
-        loaded = [model] + [m for m in [self.models.compare()] if m is not None and m.key != model.key]
-        runs = [(m, self.models.method_for(m)) for m in loaded]
         names = [f"{m.key} ({method})" for m, method in runs]
         self.runner.start(
             score_with_models,
             runs,
             sentences_of(self.editor.toPlainText()),
+            source="" if self.source.isHidden() else self.source.text(),
             on_result=lambda results: self._show(results, names),
         )
 

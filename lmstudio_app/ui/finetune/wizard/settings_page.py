@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, HEAD_NSP
-from lmstudio_app.core.models.sources import DEFAULT_ENCODER, embedded_models
+from lmstudio_app.core.models.sources import DEFAULT_ENCODER, ENCODER_TASKS, embedded_models
 from lmstudio_app.core.training.runtime import TRAINING_STACK
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
@@ -173,7 +173,8 @@ class SettingsPage(QWizardPage):
         current = self.model_combo.currentText() or DEFAULT_ENCODER
         self.model_combo.clear()
         for model in embedded_models():
-            self.model_combo.addItem(model.name, model.name)
+            if model.task in ENCODER_TASKS:  # an embedded decoder (minilm-clm) is no base for this
+                self.model_combo.addItem(model.name, model.name)
         app = self.ctx.app
         for loaded in app.registry.models() if app is not None else []:
             if {HEAD_ENCODER, HEAD_MLM, HEAD_NSP, HEAD_CLS} & set(loaded.heads):
