@@ -19,6 +19,7 @@ from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.fillmask.text import MaskSpan, fill_text, model_text, require_masks
 from lmstudio_app.core.fillmask.vocab import Vocab, piece_text, token_text, vocab_of
 from lmstudio_app.core.models.family import MASKED, family_of
+from lmstudio_app.core.models.heads import split_masked_lm
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 MODES = ("independent", "joint")
@@ -119,20 +120,6 @@ def check_masked_lm(model: Any, tokenizer: Any, name: str = "This model") -> Non
         raise UserError(f"{name}'s tokenizer has no mask token, so it cannot fill masks.")
 
 
-def _split(model: Any) -> tuple[Any, Any] | None:
-    """(encoder, masked-LM head) for layouts where the head can run on chosen positions; None otherwise."""
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    if base is None:
-        return None
-    for path in ("cls.predictions", "lm_head", "predictions"):  # BERT-likes, RoBERTa-likes, ALBERT
-        head: Any = model
-        for part in path.split("."):
-            head = getattr(head, part, None)
-        if callable(head):
-            return base, head
-    return None
-
-
 class _Scorer:
     """Batched forward passes that return logits at the requested positions only."""
 
@@ -140,7 +127,7 @@ class _Scorer:
         self.model = model
         self.device = next(model.parameters()).device
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.split = _split(model)
+        self.split = split_masked_lm(model)
         config = model.config
         self.last_layer_at_masks = (
             self.split is not None

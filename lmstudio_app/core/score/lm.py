@@ -11,6 +11,7 @@ from typing import Any
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.family import CAUSAL, MASKED, SEQ2SEQ, family_of
+from lmstudio_app.core.models.heads import split_masked_lm
 
 
 def lm_family(model: Any) -> str:
@@ -62,24 +63,6 @@ def token_label(tokenizer: Any, token_id: int) -> str:
     return tokenizer.decode([int(token_id)]) or raw or f"[id {token_id}]"
 
 
-def _split(model: Any) -> tuple[Any, Any] | None:
-    """(encoder, masked-LM head) where the head can run on chosen positions only; None otherwise.
-
-    The head projects onto the whole vocabulary: running it on the masked position of each copy instead
-    of on every position saves most of its cost (the same idea as the fill-mask scorer's).
-    """
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    if base is None:
-        return None
-    for path in ("cls.predictions", "lm_head", "predictions"):  # BERT-likes, RoBERTa-likes, ALBERT
-        head: Any = model
-        for part in path.split("."):
-            head = getattr(head, part, None)
-        if callable(head):
-            return base, head
-    return None
-
-
 class MaskedLogProbs:
     """Batched forward passes of a masked LM that return log-softmax rows at one position per input."""
 
@@ -87,7 +70,7 @@ class MaskedLogProbs:
         self.model = model
         self.device = next(model.parameters()).device
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.split = _split(model)
+        self.split = split_masked_lm(model)
 
     def __call__(self, rows: list[list[int]], positions: list[int]) -> Any:
         """float32 log-probabilities (len(rows), vocab) on the CPU: row i's distribution at positions[i]."""
