@@ -39,6 +39,7 @@ from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.hooks import ExplainRequest, open_explain
 from lmstudio_app.ui.fillmask.nsp_page import DEBOUNCE_MS, FULL_SIZE_HINT, NspPage
 from lmstudio_app.ui.fillmask.result_view import ResultView
+from lmstudio_app.ui.navigation import models_button
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.sizing import compact_combo
@@ -69,9 +70,7 @@ class FillMaskPanel(PanelBase, QWidget):
         self.model_combo.setToolTip("The loaded model whose masked-LM head fills the masks")
         self.compare_combo = compact_combo(QComboBox())
         self.compare_combo.setToolTip("A second loaded masked-LM model to see side by side")
-        self.models_button = QPushButton("Load models…")
-        self.models_button.setToolTip("Go to the Models tab to load a masked-LM model")
-        self.models_button.clicked.connect(self.go_to_models)
+        self.models_button = models_button(self)
         top = QHBoxLayout()
         top.addWidget(QLabel("Model:"))
         top.addWidget(self.model_combo, 2)
@@ -226,12 +225,6 @@ class FillMaskPanel(PanelBase, QWidget):
                 f"load a full-size model such as {FULL_SIZE_HINT} on the Models tab."
             )
         return ""
-
-    def go_to_models(self) -> None:
-        window = self.window()
-        tabs, panels = getattr(window, "tabs", None), getattr(window, "panels", {})
-        if tabs is not None and "Models" in panels:
-            tabs.setCurrentWidget(panels["Models"])
 
     # ---- editing ------------------------------------------------------------------------------------
     def mask_token(self) -> str:

@@ -7,11 +7,12 @@ asks `is_seq2seq()` to show the source box, never a model name.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lmstudio_app.core.models.family import CAUSAL, SEQ2SEQ
 from lmstudio_app.core.models.registry import LoadedModel
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.navigation import models_button
 from lmstudio_app.ui.sizing import compact_combo
 
 HOW_TO_LOAD = (
@@ -34,9 +35,7 @@ class ModelRow(QWidget):
         self.state = state
         self.combo = compact_combo(QComboBox())
         self.combo.setToolTip("A loaded causal or encoder-decoder language model")
-        self.models_button = QPushButton("Load models…")
-        self.models_button.setToolTip("Go to the Models tab")
-        self.models_button.clicked.connect(self._go_to_models)
+        self.models_button = models_button(self)
         self.note = QLabel(wordWrap=True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
@@ -85,9 +84,3 @@ class ModelRow(QWidget):
             self.note.setText("")
         self.note.setVisible(bool(self.note.text()))
         self.changed.emit()
-
-    def _go_to_models(self) -> None:
-        window = self.window()
-        tabs, panels = getattr(window, "tabs", None), getattr(window, "panels", {})
-        if tabs is not None and "Models" in panels:
-            tabs.setCurrentWidget(panels["Models"])

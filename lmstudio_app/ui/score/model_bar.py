@@ -8,13 +8,14 @@ and the last method chosen is remembered while the model allows it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.registry import LoadedModel
 from lmstudio_app.core.models.sources import DEFAULT_CAUSAL_LM, DEFAULT_MASKED_LM
 from lmstudio_app.core.score.sentences import METHODS, default_method
 from lmstudio_app.ui.app_state import AppState
+from lmstudio_app.ui.navigation import models_button
 from lmstudio_app.ui.sizing import compact_combo
 
 METHOD_KEY = "score/method"
@@ -58,9 +59,7 @@ class ModelBar(QWidget):
             "when its family allows it, else its own family's"
         )
         self.compare_label = QLabel("Compare with:")
-        self.models_button = QPushButton("Load models…")
-        self.models_button.setToolTip("Go to the Models tab")
-        self.models_button.clicked.connect(self._go_to_models)
+        self.models_button = models_button(self)
         self.note = QLabel(wordWrap=True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
@@ -161,9 +160,3 @@ class ModelBar(QWidget):
             return self.state.registry.get(key)
         except KeyError:
             return None
-
-    def _go_to_models(self) -> None:
-        window = self.window()
-        tabs, panels = getattr(window, "tabs", None), getattr(window, "panels", {})
-        if tabs is not None and "Models" in panels:
-            tabs.setCurrentWidget(panels["Models"])
