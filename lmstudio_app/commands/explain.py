@@ -1,4 +1,5 @@
-"""`lmstudio-app explain`: which tokens and words made the model say this (IG, gradient x input, rollout)."""
+"""`lmstudio-app explain`: which tokens and words made the model say this (IG, gradient x input, rollout):
+a classifier's class, a masked-LM's word at the mask, or a causal LM's / encoder-decoder's next token."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import argparse
 from lmstudio_app.commands._common import add_model_arguments, print_json, stderr_progress
 
 NAME = "explain"
-HELP = "token and word attributions for a classifier's prediction or a masked-LM's candidate"
+HELP = "token and word attributions for a classifier's class, a masked-LM's candidate or an LM's next token"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_arguments(parser, None, "classifier or masked-LM model")
+    add_model_arguments(parser, None, "classifier, masked-LM, causal-LM or encoder-decoder model")
     parser.add_argument(
         "--method",
         choices=["ig", "gradxinput", "rollout"],
@@ -30,9 +31,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="IG steps computed at once; lower it to use less memory (default: 32)",
     )
     parser.add_argument("--candidate", metavar="WORD", help="masked-LM: explain this word at the one [MASK]")
-    parser.add_argument("--versus", metavar="WORD", help="masked-LM: why --candidate rather than this word")
+    parser.add_argument(
+        "--target",
+        metavar="TOKEN",
+        help="causal LM or encoder-decoder: explain this next token (default: the predicted one)",
+    )
+    parser.add_argument(
+        "--versus", metavar="WORD", help="why --candidate (or the next token) rather than this word or token"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("text", help="the text (with one [MASK] for --candidate)")
+    parser.add_argument(
+        "text", help="the text (with one [MASK] for --candidate; a prompt or an encoder-decoder's source)"
+    )
+
+
+def _check_target_arguments(args: argparse.Namespace, loaded: object) -> bool:
+    """Whether the model predicts the next token; the arguments that do not fit it are one line."""
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.models.family import adapter_for
+
+    next_token = adapter_for(loaded.model, loaded.tokenizer).can_generate  # type: ignore[attr-defined]
+    name = loaded.name  # type: ignore[attr-defined]
+    if next_token and (args.candidate or args.label):
+        option = "--candidate" if args.candidate else "--label"
+        raise UserError(f"{name} predicts the next token: name it with --target TOKEN, not {option}.")
+    if not next_token and args.target:
+        raise UserError(
+            f"{name} does not predict a next token: --target is for causal LMs and encoder-decoders "
+            "(for a masked-LM use --candidate WORD and a text with one [MASK])."
+        )
+    if not next_token and args.versus and not args.candidate:
+        raise UserError("--versus needs --candidate WORD (why the candidate rather than the other word).")
+    return next_token
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,18 +74,17 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.model:
         raise UserError("Give the model to explain: -m FOLDER, hub id or embedded name.")
-    if args.versus and not args.candidate:
-        raise UserError("--versus needs --candidate WORD (why the candidate rather than the other word).")
     if not args.text.strip():
         raise UserError("Type a text to explain.")
     loaded = load_model_from_args(args)
+    next_token = _check_target_arguments(args, loaded)
     options = ExplainOptions(
         method=args.method,
         steps=args.steps,
         baseline=args.baseline,
         internal_batch_size=args.internal_batch_size,
         label=args.label,
-        candidate=args.candidate,
+        candidate=args.target if next_token else args.candidate,
         versus=args.versus,
     )
     result = explain(loaded, args.text, options, state=stderr_progress())
@@ -65,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
         return 0
-    print(f"{loaded.name}: predicted {result.predicted_label} ({result.predicted_score:.3f})")
+    what = "next token " if next_token else ""
+    print(f"{loaded.name}: predicted {what}{result.predicted_label} ({result.predicted_score:.3f})")
     at = f" at the {result.layer}" if result.layer else ""
     print(f"{METHOD_NAMES[result.method]} for {result.target!r}{at} (output {result.output:+.4f})")
     if result.delta is not None:

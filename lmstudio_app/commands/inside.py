@@ -20,7 +20,7 @@ from lmstudio_app.commands._common import (
 from lmstudio_app.core.errors import UserError
 
 NAME = "inside"
-HELP = "inside the encoder: self-attention step by step, layer lens, positions, pre-training loss"
+HELP = "inside the model: self-attention step by step (masked and cross for decoders), layer lens, positions, loss"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,9 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--token", type=whole_number(0), default=0, help="query token index, [CLS] = 0 (default: 0)"
     )
     steps.add_argument("--pair", metavar="TEXT_B", help="a second sentence")
+    steps.add_argument(
+        "--target", metavar="TEXT", help="encoder-decoders: the decoder's text, whose tokens query the source"
+    )
 
-    lens = sub.add_parser("lens", help="the masked-LM head applied after every layer at a mask")
-    add_model_arguments(lens, DEFAULT_MASKED_LM, "masked-LM model")
+    lens = sub.add_parser(
+        "lens", help="the model's head after every layer: at a mask (masked LM) or the next token (causal LM)"
+    )
+    add_model_arguments(lens, DEFAULT_MASKED_LM, "masked-LM or causal-LM model")
     lens.add_argument(
         "-k",
         "--top-k",
@@ -47,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="final top words followed (default: 5)",
     )
     lens.add_argument(
-        "--mask", type=whole_number(0), default=0, help="which mask, from 0 in text order (default: 0)"
+        "--mask", type=whole_number(0), default=0, help="masked LMs: which mask, from 0 (default: 0)"
     )
 
     positions = sub.add_parser("positions", help="position embeddings beside the sine/cosine encoding")
@@ -69,18 +74,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     for p in (steps, lens, objectives):
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("text", help="the sentence ([MASK] or <mask> where a word is missing, for the lens)")
+        p.add_argument(
+            "text",
+            help="the sentence ([MASK] where a word is missing, for a masked LM's lens; the source of an "
+            "encoder-decoder)",
+        )
 
 
 def _check(args: argparse.Namespace) -> None:
-    """What can be refused before a model is loaded."""
-    from lmstudio_app.core.inside.anatomy import MASK_SPELLINGS
-
+    """What can be refused before a model is loaded (a mask for the lens depends on the model's family)."""
     text = getattr(args, "text", None)
     if text is not None and not text.strip():
         raise UserError("The text is empty: give a sentence.")
-    if args.view == "lens" and not MASK_SPELLINGS.search(text):
-        raise UserError("No mask in the text: the lens needs one, e.g. 'The cat sat on the [MASK].'")
+    if args.view == "steps" and args.pair and args.target is not None:
+        raise UserError("--pair is sentence B of an encoder, --target the text of a decoder: give one.")
     if args.view == "objectives" and min(args.alpha, args.beta) < 0:
         raise UserError(f"alpha and beta must be numbers >= 0, not {args.alpha} and {args.beta}.")
     if args.view == "positions":
@@ -96,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
     if args.view == "steps":
         from lmstudio_app.core.inside.steps import Choice, attention_steps
 
+        text_b = args.target if args.target is not None else args.pair
         result: Any = attention_steps(
-            loaded, args.text, Choice(args.layer, args.head, args.token), args.pair, state=state
+            loaded, args.text, Choice(args.layer, args.head, args.token), text_b, state=state
         )
         _print(args, result, _steps_text)
     elif args.view == "lens":
@@ -129,20 +137,27 @@ def _vec(values: Any, shown: int = 6) -> str:
 
 
 def _steps_text(s: Any) -> list[str]:
-    c = s.choice
+    c, f = s.choice, s.form
     token = s.tokens[c.token]
-    lines = [f"{s.model}: layer {c.layer}, head {c.head}, query token {c.token} {token!r}"]
+    what = {"masked": "masked self-attention", "cross": "cross-attention"}.get(f.kind, "self-attention")
+    kind = f"{f.layout}, {what}" if f.layout else what
+    lines = [f"{s.model} ({kind}): layer {c.layer}, head {c.head}, query token {c.token} {token!r}"]
     lines += [f"  {name} {shape[0]}x{shape[1]}" for name, shape in s.shapes.items()]
-    lines += [f"x = {_vec(s.x)}", f"q = x·W^Q_{c.head} = {_vec(s.q)}", "scores q·k_j/√d_k -> softmax w_j:"]
+    a = f"{f.norm}1(x)" if f.pre_norm else "x"
+    lines += [f"x = {_vec(s.x)}", f"q = {a}·W^Q_{c.head} = {_vec(s.q)}", "scores q·k_j/√d_k -> softmax w_j:"]
     lines += [
-        f"  {t:<14} {sc:+8.3f} {w:7.4f}" for t, sc, w in zip(s.tokens, s.scores, s.weights, strict=True)
+        f"  {t:<14} {sc:+8.3f} {w:7.4f}{'  (masked: after the query)' if sc == float('-inf') else ''}"
+        for t, sc, w in zip(s.keys_read, s.scores, s.weights, strict=True)
     ]
+    z, out = ("x + MultiHead", f"Z + FFN({f.norm}2(Z))") if f.pre_norm else (
+        f"{f.norm}(x + MultiHead)", f"{f.norm}(Z + FFN(Z))"
+    )  # fmt: skip
     lines += [
         f"Σ w_j v_j = {_vec(s.head_output)}",
         f"Concat(heads)·W^O = {_vec(s.multi_head)}",
-        f"Z = LayerNorm(x + MultiHead) = {_vec(s.z)}",
-        f"FFN(Z) = {_vec(s.ffn)}",
-        f"X' = LayerNorm(Z + FFN(Z)) = {_vec(s.output)}",
+        f"Z = {z} = {_vec(s.z)}",
+        f"FFN = {_vec(s.ffn)}",
+        f"X' = {out} = {_vec(s.output)}",
         f"model's own hidden state = {_vec(s.model_output)} (max difference {s.max_error:.2e})",
     ]
     return lines
@@ -150,7 +165,8 @@ def _steps_text(s: Any) -> list[str]:
 
 def _lens_text(lens: Any) -> list[str]:
     width = max(12, *(len(w) + 2 for w in lens.words))
-    lines = [f"{lens.model}: mask at token {lens.position}; probability (rank) of the final top words"]
+    where = "mask at" if lens.follows == "mask" else "next token after"
+    lines = [f"{lens.model}: {where} token {lens.position}; probability (rank) of the final top words"]
     lines.append(f"{'after':<12}" + "".join(f"{w:>{width + 8}}" for w in lens.words) + "   best here")
     for name, probs, ranks, best in zip(lens.layer_names, lens.probs, lens.ranks, lens.best, strict=True):
         cells = "".join(f"{p:>{width}.4f} ({r:>5})" for p, r in zip(probs, ranks, strict=True))

@@ -68,6 +68,54 @@ def test_explain_errors_exit_2_with_one_line(tiny_model, kind, args, message):
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr
 
 
+def test_explain_next_token_json(tiny_decoder):
+    """A causal LM's predicted next token, at its first block's input, as the core computes it."""
+    from lmstudio_app.core.explain.attribution import ExplainOptions, explain
+    from lmstudio_app.core.models.registry import ModelRegistry
+
+    model, prompt = str(tiny_decoder("gpt2")), "the old man opened the door"
+    done = _cli("explain", "-m", model, "--method", "gradxinput", "--json", prompt)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    expected = explain(ModelRegistry().load(model), prompt, ExplainOptions(method="gradxinput"))
+    assert data["layer"] == "transformer.h.0 input (from wte + wpe)"
+    assert data["target"]["token"] == data["predicted"]["label"] == data["label"] == expected.target
+    assert data["target"]["id"] == expected.details["target"]["id"]
+    assert [t["token"] for t in data["tokens"]] == ["<s>", *prompt.split()]
+    assert [t["score"] for t in data["tokens"]] == pytest.approx(expected.token_scores.tolist(), abs=1e-6)
+    assert data["output"] == pytest.approx(expected.output, abs=1e-6)
+
+
+def test_explain_next_token_contrast_text_output(tiny_decoder):
+    model = str(tiny_decoder("bert-clm"))
+    done = _cli("explain", "-m", model, "--steps", "8", "--target", "ran", "--versus", "sat", "the dog")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"{Path(model).name}: predicted next token ")
+    assert "Integrated Gradients for 'ran vs sat' at the bert.embeddings output (after LayerNorm)" in lines[1]
+    assert [line.split()[-1] for line in lines[3:]] == ["the", "dog"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "message"),
+    [
+        ("gpt2", ["--candidate", "cat", "the dog"], "name it with --target TOKEN"),
+        ("gpt2", ["--target", "xylophone", "the dog"], "is not one token"),
+        ("t5", ["--method", "rollout", "the dog"], "rollout cannot explain it yet"),
+    ],
+)
+def test_explain_next_token_errors_exit_2_with_one_line(tiny_decoder, kind, args, message):
+    done = _cli("explain", "-m", str(tiny_decoder(kind)), *args)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr
+
+
+def test_explain_target_on_a_masked_lm_exits_2(tiny_model):
+    done = _cli("explain", "-m", str(tiny_model("mlm")), "--target", "cat", "the [MASK] sat")
+    assert done.returncode == 2 and "--target is for causal LMs" in done.stderr
+
+
 def test_embed_map_csv_and_png(tiny_model, tmp_path):
     table = tmp_path / "rows.csv"
     texts = ["the cat sat", "a dog ran", "the sun", "she drank tea", "he ate food", "the old car"]

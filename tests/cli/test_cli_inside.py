@@ -94,3 +94,64 @@ def test_bad_input_exits_2_with_one_line(pretraining, tmp_path, argv, message):
 def test_lens_on_an_encoder_says_what_it_needs(tiny_model):
     out = _run("lens", "-m", str(tiny_model("encoder")), "the [MASK] sat")
     assert out.returncode == 2 and "has no masked-LM head, which the layer lens needs" in out.stderr
+
+
+def test_lens_on_a_causal_lm_follows_the_next_token(tiny_decoder):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tiny_decoder("gpt2")
+    out = _run("lens", "-m", str(folder), "-k", "3", "--json", "the cat sat on the")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["follows"] == "next token" and data["tokens"] == ["<s>", "the", "cat", "sat", "on", "the"]
+    assert data["position"] == 5 and [row["layer"] for row in data["layers"]] == [
+        "embeddings",
+        "layer 0",
+        "layer 1",
+    ]
+    tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModelForCausalLM.from_pretrained(folder)
+    ids = [2, *tokenizer("the cat sat on the", add_special_tokens=False)["input_ids"]]
+    with torch.no_grad():
+        top = model(torch.tensor([ids])).logits[0, -1].softmax(-1).topk(3)
+    last = data["layers"][-1]["words"]
+    assert (
+        [w["token"] for w in last] == data["words"] == tokenizer.convert_ids_to_tokens(top.indices.tolist())
+    )
+    assert [w["score"] for w in last] == pytest.approx(top.values.tolist(), abs=1e-6)
+    assert [w["rank"] for w in last] == [1, 2, 3]
+    text = _run("lens", "-m", str(folder), "the cat sat")
+    assert text.returncode == 0 and "next token after token 3" in text.stdout
+
+
+def test_masked_steps_and_cross_steps_json(tiny_decoder):
+    out = _run(
+        "steps", "-m", str(tiny_decoder("gpt2")), "--layer", "1", "--token", "2", "--json", "the cat sat"
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["form"]["kind"] == "masked" and data["form"]["layout"] == "GPT-2"
+    assert data["scores"][3] is None and data["weights"][3] == 0  # the key after the query: -inf, weight 0
+    assert [[v is None for v in row] for row in data["score_map"]] == [
+        [c > r for c in range(4)] for r in range(4)
+    ]
+    assert data["max_error"] < 1e-5
+    out = _run(
+        "steps", "-m", str(tiny_decoder("bart")), "--target", "a dog", "--token", "1", "--json", "the cat sat"
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["form"]["kind"] == "cross" and data["key_tokens"] == ["<s>", "the", "cat", "sat", "</s>"]
+    assert data["tokens"][1] == "a" and len(data["weights"]) == 5 and data["max_error"] < 1e-5
+    text = _run("steps", "-m", str(tiny_decoder("gpt2")), "--token", "1", "the cat sat")
+    assert (
+        text.returncode == 0 and "(masked: after the query)" in text.stdout and "LayerNorm2(Z)" in text.stdout
+    )
+
+
+def test_decoders_in_encoder_views_exit_2_with_one_line(tiny_decoder):
+    out = _run("objectives", "-m", str(tiny_decoder("gpt2")), "the cat sat")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "is a causal LM; this view follows an encoder" in out.stderr.strip().splitlines()[-1]
+    out = _run("lens", "-m", str(tiny_decoder("t5")), "the cat sat")
+    assert out.returncode == 2 and "is an encoder-decoder; the layer lens follows" in out.stderr

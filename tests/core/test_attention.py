@@ -107,7 +107,7 @@ def test_window_slices_tokens_weights_and_pair_boundary(tiny_model, registry):
 def test_json_has_the_documented_shape(tiny_model, registry):
     result = extract_attention(_load(registry, tiny_model("encoder")), "a red car")
     data = result.to_json()
-    assert set(data) == {"model", "tokens", "attentions"}
+    assert set(data) == {"model", "tokens", "causal", "attentions"} and data["causal"] is False
     assert len(data["attentions"]) == 2 and len(data["attentions"][0]) == 2
     assert len(data["attentions"][0][0]) == len(data["tokens"]) == len(data["attentions"][0][0][0])
 

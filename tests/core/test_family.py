@@ -137,7 +137,8 @@ def test_masked_and_encoder_models_refuse_to_generate_in_one_line() -> None:
 
 
 def test_features_without_decoder_support_refuse_it_in_one_line(tiny_decoder) -> None:
-    """Masked words, Inside and (for encoder-decoders) Attention say what to load instead of failing."""
+    """Masked words, Inside and Attention (a sentence pair to an encoder-decoder) say what to do instead of
+    failing."""
     from lmstudio_app.core.attention.extract import extract_attention
     from lmstudio_app.core.fillmask.predict import check_masked_lm
     from lmstudio_app.core.inside.anatomy import encode
@@ -150,13 +151,11 @@ def test_features_without_decoder_support_refuse_it_in_one_line(tiny_decoder) ->
         UserError, match="has no masked-LM head, so it cannot fill masks: load a masked LM such as"
     ):
         check_masked_lm(bert_clm.model, bert_clm.tokenizer, bert_clm.name)
-    with pytest.raises(UserError, match="is a causal LM; the Inside views .* masked LMs for now"):
+    with pytest.raises(UserError, match="is a causal LM; this view follows an encoder.* Layer lens"):
         encode(bert_clm, "the cat")
-    with pytest.raises(UserError, match="is an encoder-decoder; the Inside views"):
+    with pytest.raises(UserError, match="is an encoder-decoder; this view follows an encoder"):
         encode(t5, "the cat")
-    with pytest.raises(
-        UserError, match="is an encoder-decoder; its encoder, decoder and cross-attention views"
-    ):
-        extract_attention(t5, "the cat")
+    with pytest.raises(UserError, match="is an encoder-decoder: it reads a source and a target"):
+        extract_attention(t5, "the cat", "a sentence pair")  # (tests/core/test_attention_decoders.py)
     result = extract_attention(bert_clm, "the cat sat")  # a causal LM's self-attention is shown
     assert len(result.tokens) >= 3

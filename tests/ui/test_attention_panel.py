@@ -17,6 +17,7 @@ from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention import bertviz_page
+from lmstudio_app.ui.attention.controls import PART_NAMES
 from lmstudio_app.ui.attention.panel import TABS, AttentionPanel
 from lmstudio_app.ui.widgets.web_view import SET_HTML_LIMIT, OfflineWebView
 
@@ -352,3 +353,131 @@ def test_empty_state_follows_the_loaded_models(qtbot, tiny_model):
     widget.show()
     assert widget.stack.currentWidget() is widget.empty and widget.empty.text() == widget.status.text()
     assert not widget.tabs.isVisible()  # no empty plot with meaningless axes
+
+
+# ---- decoders: a causal LM's mask, an encoder-decoder's three attentions ---------------------------------
+@pytest.fixture(scope="module")
+def decoder_state(tiny_decoder, qapp) -> AppState:
+    state = AppState()
+    for kind in ("gpt2", "t5"):
+        state.registry.load(str(tiny_decoder(kind)))
+    return state
+
+
+@pytest.fixture
+def decoder_panel(qtbot, decoder_state) -> AttentionPanel:
+    widget = AttentionPanel(decoder_state)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def _pick(panel: AttentionPanel, family: str) -> None:
+    keys = [m.key for m in panel.state.registry.models() if m.family == family]
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData(keys[0]))
+
+
+def _cell_colours(image: QImage, heat, row: int, col: int) -> set[str]:
+    """The colours drawn inside one cell of a heatmap (its middle half), as #rrggbb."""
+    vb = heat.plot.vb
+    top_left = heat.mapFromScene(vb.mapViewToScene(QPointF(col + 0.25, row + 0.25)))
+    bottom_right = heat.mapFromScene(vb.mapViewToScene(QPointF(col + 0.75, row + 0.75)))
+    return {
+        image.pixelColor(x, y).name()
+        for x in range(top_left.x(), bottom_right.x())
+        for y in range(top_left.y(), bottom_right.y())
+    }
+
+
+def test_causal_maps_draw_the_upper_triangle_as_masked(qtbot, decoder_panel):
+    from lmstudio_app.core.attention.analysis import head_statistics
+    from lmstudio_app.core.attention.extract import MASKED_NOTE
+    from lmstudio_app.ui.plot_theme import colours
+    from lmstudio_app.ui.widgets.masked import masked_colours
+
+    panel = decoder_panel
+    _pick(panel, "causal")
+    assert panel.controls.text_label.text() == "Text:" and not panel.pair_edit.isEnabled()
+    assert panel.part_combo.isHidden()
+    result = _run(qtbot, panel)
+    n = result.n_tokens
+    later = np.triu(np.ones((n, n), dtype=bool), 1)
+    assert result.causal and result.tokens[0] == "<s>" and "causal" in panel.status.text()
+    panel.select_head(1, 1)
+    assert np.array_equal(np.isnan(panel.detail.matrix), later)  # masked, not zero
+    np.testing.assert_allclose(np.nan_to_num(panel.detail.matrix), result.attentions[1, 1], rtol=1e-6)
+    assert np.array_equal(np.isnan(panel.grid.weights[0, 1]), later)
+    assert panel.detail.hatch.isVisible() and panel.grid.hatch.isVisible()
+    assert panel.detail.describe(0, n - 1) == f"<s> → {result.tokens[-1]}: {MASKED_NOTE}"
+    assert "hatched: masked" in panel.detail_title.text()
+    # what is drawn: a masked cell shows the hatch's colours, an allowed one the weight's colour
+    qtbot.wait(100)
+    image = panel.detail.grab().toImage()
+    fill, stripe = masked_colours(colours())
+    assert fill.name() in _cell_colours(image, panel.detail, 0, n - 1)
+    assert not _cell_colours(image, panel.detail, n - 1, 0) & {fill.name(), stripe.name()}
+    # the grid's hover over a masked part of a head says so
+    _layer, _head, rect = panel.grid.cells[0]
+    corner = panel.grid.plot.vb.mapViewToScene(QPointF(rect.right() - 1, rect.top() + 1))
+    qtbot.mouseMove(panel.grid.viewport(), panel.grid.mapFromScene(corner))
+    qtbot.waitUntil(lambda: panel.grid.readout != "", timeout=3000)
+    assert panel.grid.readout.endswith(MASKED_NOTE)
+    panel.tabs.setCurrentIndex(TABS.index("Rollout"))
+    assert np.array_equal(np.isnan(panel.rollout_map.matrix), later)
+    np.testing.assert_allclose(panel.stats.entropy, head_statistics(result).entropy)
+
+
+def test_encoder_decoder_selector_switches_between_encoder_decoder_and_cross(qtbot, decoder_panel, tmp_path):
+    panel = decoder_panel
+    _pick(panel, "seq2seq")
+    assert panel.controls.text_label.text() == "Source:" and panel.controls.pair_label.text() == "Target:"
+    assert panel.part_combo.isVisible() and panel.pair_edit.isEnabled()
+    _run(qtbot, panel, pair="a dog ran")
+    s2s = panel.seq2seq.attention
+    assert s2s.target_from == "typed" and s2s.decoder.tokens[1:4] == ["a", "dog", "ran"]
+    n, m = s2s.encoder.n_tokens, s2s.decoder.n_tokens
+    for key, rows, cols in (
+        ("encoder", s2s.encoder.tokens, s2s.encoder.tokens),
+        ("decoder", s2s.decoder.tokens, s2s.decoder.tokens),
+        ("cross", s2s.decoder.tokens, s2s.encoder.tokens),
+    ):
+        with qtbot.waitSignal(panel.result_shown, timeout=5000):
+            panel.part_combo.setCurrentIndex(panel.part_combo.findData(key))
+        part = s2s.part(key)
+        assert panel.result is part and panel.grid.weights.shape == (2, 4, len(rows), len(cols))
+        np.testing.assert_allclose(np.nan_to_num(panel.grid.weights), part.attentions, rtol=1e-6)
+        assert panel.detail.rows == rows and panel.detail.cols == cols
+        assert np.isnan(panel.grid.weights).any() == (key == "decoder")  # only the decoder is masked
+        assert PART_NAMES[key] in panel.status.text()  # the status line names what is shown
+    assert panel.grid.weights.shape[2:] == (m, n)  # cross: decoder rows x encoder columns
+    panel.tabs.setCurrentIndex(TABS.index("Rollout"))
+    assert panel.rollout_page.note.isVisible() and panel.rollout_map.matrix.size == 0
+    data = json.loads(panel.export("json", tmp_path / "s2s.json").read_text(encoding="utf-8"))
+    assert np.array(data["cross_attentions"]).shape == (2, 4, m, n)
+    _pick(panel, "causal")  # the chooser belongs to encoder-decoders only
+    assert panel.part_combo.isHidden() and panel.controls.text_label.text() == "Text:"
+
+
+@needs_js
+def test_encoder_decoder_bertviz_tab_switches_to_cross_attention(qtbot, decoder_panel):
+    panel = decoder_panel
+    _pick(panel, "seq2seq")
+    _run(qtbot, panel, pair="a dog ran")
+    s2s = panel.seq2seq.attention
+    n, m = s2s.encoder.n_tokens, s2s.decoder.n_tokens
+    with qtbot.waitSignal(panel.bertviz_loaded, timeout=60000):
+        panel.tabs.setCurrentIndex(TABS.index("bertviz"))
+    head = _wait_for_svg(qtbot, panel.web)[0]
+    assert head[0] == "head" and head[1] == 4 * n * n  # the encoder first: a line per head and token pair
+    script = "JSON.stringify(Array.from(document.querySelectorAll('#filter option')).map(o => o.text))"
+    options = json.loads(_js(qtbot, panel.web, script))
+    assert options[:3] == ["Encoder", "Decoder", "Cross"]
+    _js(
+        qtbot,
+        panel.web,
+        "jQuery(document.querySelector('section[data-view=head] #filter')).val('2').change(); 1",
+    )
+    qtbot.waitUntil(lambda: _wait_for_svg(qtbot, panel.web)[0][1] == 4 * m * n, timeout=10000)
+    assert panel.web.blocked_requests == []

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from lmstudio_app.core.attention.extract import AttentionResult, extract_attention
+from lmstudio_app.core.attention.seq2seq import PARTS, Seq2SeqAttention
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.attention_weights import rollout
 from lmstudio_app.core.tasks import TaskState, ensure_state
@@ -24,15 +25,29 @@ class HeadStats:
 
 
 def head_statistics(result: AttentionResult) -> HeadStats:
-    """Per-head summary numbers; float32 and one pass per statistic, so 512 tokens x 72 heads stays quick."""
-    att = np.asarray(result.attentions, dtype=np.float32)
-    n = att.shape[-1]
+    """Per-head summary numbers over the keys each query may see (a causal model's lower triangle); float32
+    and one pass per statistic, so 512 tokens x 72 heads stays quick. Cross-attention has no query-to-key
+    distance (two texts), so its distance is NaN."""
+    allowed = result.allowed()
+    att = np.where(allowed, np.asarray(result.attentions, dtype=np.float32), np.float32(0))
     plogp = att * np.log(np.maximum(att, np.float32(1e-12)))
     entropy = -plogp.sum(-1, dtype=np.float64).mean(-1)
-    idx = np.arange(n, dtype=np.float32)
-    distance = np.einsum("lhqk,qk->lhq", att, np.abs(idx[:, None] - idx[None, :]), dtype=np.float64).mean(-1)
-    special_share = att[..., result.special].sum(-1, dtype=np.float64).mean(-1)
+    if result.key_tokens is None:
+        idx = np.arange(att.shape[-1], dtype=np.float32)
+        gaps = np.abs(idx[:, None] - idx[None, :]) * allowed
+        distance = np.einsum("lhqk,qk->lhq", att, gaps, dtype=np.float64).mean(-1)
+    else:
+        distance = np.full(entropy.shape, np.nan)
+    special_share = att[..., result.column_special].sum(-1, dtype=np.float64).mean(-1)
     return HeadStats(entropy=entropy, distance=distance, special_share=special_share)
+
+
+def mask_later(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A float copy of a causal (..., r, c) matrix with NaN where a query (at input position rows[i]) cannot
+    see a key (at cols[j] > rows[i]): the views draw NaN as masked, not as a zero weight."""
+    out = np.array(matrix, dtype=np.float32)
+    out[..., np.asarray(cols)[None, :] > np.asarray(rows)[:, None]] = np.nan
+    return out
 
 
 def display_matrix(
@@ -56,18 +71,38 @@ class AttentionAnalysis:
     """An extraction with what the views derive from the whole input, computed off the GUI thread."""
 
     result: AttentionResult
-    rollout: np.ndarray
+    rollout: np.ndarray | None  # None for cross-attention: rollout follows one sequence through its layers
     stats: HeadStats
+
+    @classmethod
+    def of(cls, result: AttentionResult) -> AttentionAnalysis:
+        paths = None if result.key_tokens is not None else rollout(result.attentions)
+        return cls(result, paths, head_statistics(result))
+
+
+@dataclass(frozen=True)
+class Seq2SeqAnalysis:
+    """An encoder-decoder's three attentions, each analysed as above."""
+
+    attention: Seq2SeqAttention
+    parts: dict[str, AttentionAnalysis]
 
 
 def analyse(
-    loaded: Any, text: str, text_b: str | None = None, *, state: TaskState | None = None
-) -> AttentionAnalysis:
+    loaded: Any,
+    text: str,
+    text_b: str | None = None,
+    *,
+    target: str | None = None,
+    state: TaskState | None = None,
+) -> AttentionAnalysis | Seq2SeqAnalysis:
     """extract_attention plus rollout and head statistics (worth a worker thread at 512 tokens)."""
     state = ensure_state(state)
-    result = extract_attention(loaded, text, text_b, state=state)
+    result = extract_attention(loaded, text, text_b, target=target, state=state)
     state.raise_if_stopped()
-    return AttentionAnalysis(result, rollout(result.attentions), head_statistics(result))
+    if isinstance(result, Seq2SeqAttention):
+        return Seq2SeqAnalysis(result, {p: AttentionAnalysis.of(result.part(p)) for p in PARTS})
+    return AttentionAnalysis.of(result)
 
 
 @dataclass(frozen=True)
@@ -93,6 +128,8 @@ def neuron_view(result: AttentionResult, layer: int, head: int, token: int) -> N
     k = result.keys[layer, head].astype(np.float64)
     products = k * q[None, :]
     scores = products.sum(-1) / math.sqrt(q.shape[0])
+    if result.causal:  # the later keys are masked (-inf before the softmax), as in the model
+        scores[token + 1 :] = -np.inf
     e = np.exp(scores - scores.max())
     return NeuronView(
         query=q,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lmstudio_app.core.attention.bertviz import VIEWS, bertviz_html
+from lmstudio_app.core.attention.bertviz import VIEWS, bertviz_html, seq2seq_bertviz_html
 from lmstudio_app.core.attention.extract import AttentionResult
+from lmstudio_app.core.attention.seq2seq import Seq2SeqAttention
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.jsonio import write_text
 
@@ -27,18 +28,27 @@ def too_long_for_bertviz(n_tokens: int) -> str | None:
     )
 
 
-def write_weights_json(result: AttentionResult, path: Path | str) -> Path:
-    """{"model", "tokens", "attentions"[layer][head][query][key]}."""
+def write_weights_json(result: AttentionResult | Seq2SeqAttention, path: Path | str) -> Path:
+    """{"model", "tokens", "causal", "attentions"[layer][head][query][key]}, or for an encoder-decoder
+    {"model", "target_from", "encoder_tokens", "decoder_tokens", "encoder_attentions", "decoder_attentions",
+    "cross_attentions"}."""
     path = Path(path)
     write_text(path, json.dumps(result.to_json(), ensure_ascii=False))
     return path
 
 
-def write_bertviz_page(result: AttentionResult, path: Path | str, views: tuple[str, ...] = VIEWS) -> Path:
-    """A standalone offline page with bertviz's views (its JavaScript inlined)."""
-    problem = too_long_for_bertviz(result.n_tokens)
+def write_bertviz_page(
+    result: AttentionResult | Seq2SeqAttention, path: Path | str, views: tuple[str, ...] = VIEWS
+) -> Path:
+    """A standalone offline page with bertviz's views (its JavaScript inlined); an encoder-decoder gets
+    bertviz's encoder-decoder views (encoder, decoder and cross-attention)."""
+    if isinstance(result, Seq2SeqAttention):
+        n, page = max(result.encoder.n_tokens, result.decoder.n_tokens), seq2seq_bertviz_html
+    else:
+        n, page = result.n_tokens, bertviz_html
+    problem = too_long_for_bertviz(n)
     if problem:
         raise UserError(problem)
     path = Path(path)
-    write_text(path, bertviz_html(result, views))
+    write_text(path, page(result, views))
     return path

@@ -1,7 +1,8 @@
 """Attention weights from one eager forward pass, and what we compute from them.
 
-`extract_attention` runs the model's base (encoder) once with eager attention and `output_attentions`,
-hooking the query/key projections on the way so that a neuron-style view works on any BERT-like model.
+`extract_attention` runs the model's base (encoder, or a causal LM's decoder) once with eager attention
+and `output_attentions`, hooking the query/key projections on the way so that a neuron-style view works on
+any BERT-like model; encoder-decoders go to core/attention/seq2seq (three attentions from one pass).
 Everything returned is plain numpy, so the GUI, the CLI and the exporters share one `AttentionResult`.
 The switch to eager attention (and why it is safe on a shared model) is in core/models/attention_weights.
 """
@@ -11,15 +12,23 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
-from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from lmstudio_app.core.attention.result import MASKED_NOTE, MAX_TOKENS, AttentionResult
+from lmstudio_app.core.attention.seq2seq import extract_seq2seq
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.attention_weights import eager_attention
-from lmstudio_app.core.models.family import SEQ2SEQ, family_of
+from lmstudio_app.core.models.family import adapter_for
 from lmstudio_app.core.tasks import TaskState, ensure_state
+
+__all__ = [
+    "MASKED_NOTE",
+    "MAX_TOKENS",
+    "AttentionResult",
+    "extract_attention",
+]  # the result types live in .result
 
 # Names of the query and key projections inside one self-attention module, per model family.
 _QK_NAMES = (
@@ -29,60 +38,6 @@ _QK_NAMES = (
     ("q_proj", "k_proj"),
     ("q", "k"),
 )
-MAX_TOKENS = 512
-
-
-@dataclass(frozen=True)
-class AttentionResult:
-    """Attention of one input: weights indexed [layer, head, query, key] plus what the views need."""
-
-    model: str
-    tokens: list[str]
-    special: np.ndarray  # bool per token: [CLS], [SEP], padding...
-    attentions: np.ndarray  # float32 (layers, heads, n, n), rows sum to 1
-    sentence_b_start: int | None = None
-    queries: np.ndarray | None = None  # float32 (layers, heads, n, head_dim), projections before scaling
-    keys: np.ndarray | None = None
-    truncated: bool = False
-    offset: int = 0  # index of tokens[0] in the full input (after `window`)
-
-    @property
-    def n_layers(self) -> int:
-        return int(self.attentions.shape[0])
-
-    @property
-    def n_heads(self) -> int:
-        return int(self.attentions.shape[1])
-
-    @property
-    def n_tokens(self) -> int:
-        return len(self.tokens)
-
-    def window(self, start: int, stop: int) -> AttentionResult:
-        """The tokens [start, stop) only, for long inputs; rows are left as they are (not renormalised)."""
-        start, stop = max(0, start), min(self.n_tokens, stop)
-        if stop - start < 1:
-            raise UserError(f"The token range {start}-{stop} is empty: choose at least one token.")
-        b = self.sentence_b_start
-        b = b - start if b is not None and start < b < stop else None
-
-        def qk(a: np.ndarray | None) -> np.ndarray | None:
-            return None if a is None else a[:, :, start:stop]
-
-        return replace(
-            self,
-            tokens=self.tokens[start:stop],
-            special=self.special[start:stop],
-            attentions=self.attentions[:, :, start:stop, start:stop],
-            sentence_b_start=b,
-            queries=qk(self.queries),
-            keys=qk(self.keys),
-            offset=self.offset + start,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON export: model, tokens and the raw weights as nested lists [layer][head][query][key]."""
-        return {"model": self.model, "tokens": list(self.tokens), "attentions": self.attentions.tolist()}
 
 
 def _qk_modules(base: Any) -> list[tuple[Any, Any]]:
@@ -122,10 +77,47 @@ def _sentence_b_start(enc: Any) -> int | None:
     return None
 
 
+def _causal_inputs(adapter: Any, text: str, limit: int) -> tuple[dict[str, Any], bool]:
+    """The prompt as the model continues it (the adapter puts the BOS first), cut to `limit` tokens."""
+    inputs = adapter.encode(text)
+    truncated = inputs["input_ids"].shape[1] > limit
+    return {k: v[:, :limit] for k, v in inputs.items()}, truncated
+
+
+def _per_head(x: Any, n_heads: int, head_dim: int) -> np.ndarray:
+    """(1, n, width) projections -> (heads, n, head_dim); grouped-query keys are repeated per query head."""
+    h = x[0].float().cpu().reshape(x.shape[1], -1, head_dim).permute(1, 0, 2)
+    return h.repeat_interleave(n_heads // h.shape[0], dim=0).numpy()
+
+
+def _queries_keys(captured: dict[str, list[Any]], att: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    """Per-layer, per-head queries and keys when one q/k pair per layer was seen and their widths fit."""
+    n_layers, n_heads = att.shape[0], att.shape[1]
+    if len(captured["q"]) != n_layers or len(captured["k"]) != n_layers:
+        return None, None
+    q_width, k_width = captured["q"][0].shape[-1], captured["k"][0].shape[-1]
+    head_dim = q_width // n_heads
+    if q_width % n_heads or k_width % head_dim or n_heads % (k_width // head_dim):
+        return None, None
+    queries = np.stack([_per_head(q, n_heads, head_dim) for q in captured["q"]])
+    keys = np.stack([_per_head(k, n_heads, head_dim) for k in captured["k"]])
+    return queries, keys
+
+
 def extract_attention(
-    loaded: Any, text: str, text_b: str | None = None, *, state: TaskState | None = None
-) -> AttentionResult:
-    """One eager forward of `loaded`'s base model on `text` (or the pair text, text_b) -> AttentionResult."""
+    loaded: Any,
+    text: str,
+    text_b: str | None = None,
+    *,
+    target: str | None = None,
+    state: TaskState | None = None,
+) -> Any:
+    """One eager forward of `loaded`'s base model on `text` (or the pair text, text_b) -> AttentionResult.
+
+    A causal LM reads the prompt alone (its BOS first, as it would continue it) and its result is `causal`;
+    an encoder-decoder reads `text` as the source and `target` (default: its greedy output) in the decoder
+    and gives a core/attention/seq2seq.Seq2SeqAttention.
+    """
     import torch
 
     state = ensure_state(state)
@@ -136,15 +128,29 @@ def extract_attention(
     model, tokenizer = loaded.model, loaded.tokenizer
     if model is None or tokenizer is None:
         raise UserError(f"{loaded.name} has been unloaded: load it again in the Models tab.")
-    if family_of(model) == SEQ2SEQ:
+    adapter = adapter_for(model, tokenizer)
+    if "cross" in adapter.attention_kinds:
+        if text_b is not None:
+            raise UserError(
+                f"{loaded.name} is an encoder-decoder: it reads a source and a target, not a sentence pair "
+                "(give the target instead)."
+            )
+        return extract_seq2seq(loaded, adapter, text, target, state=state)
+    if target is not None and target.strip():
         raise UserError(
-            f"{loaded.name} is an encoder-decoder; its encoder, decoder and cross-attention views are not here "
-            "yet: pick an encoder, a masked LM or a causal LM."
+            f"{loaded.name} has no decoder reading a target: a target is for encoder-decoders such as T5 or BART."
+        )
+    if adapter.causal_mask and text_b is not None:
+        raise UserError(
+            f"{loaded.name} is a causal LM: it reads one text, not a sentence pair (leave sentence B empty)."
         )
     base = getattr(model, "base_model", model)
     limit = min(MAX_TOKENS, int(getattr(base.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS))
     state.progress(0.1, "Tokenizing")
-    enc, truncated = _tokenize(tokenizer, text, text_b, limit)
+    if adapter.causal_mask:
+        enc, truncated = _causal_inputs(adapter, text, min(limit, adapter.context_length or limit))
+    else:
+        enc, truncated = _tokenize(tokenizer, text, text_b, limit)
     ids = enc["input_ids"][0].tolist()
     tokens = tokenizer.convert_ids_to_tokens(ids)
     specials = set(tokenizer.all_special_ids)
@@ -168,9 +174,8 @@ def extract_attention(
 
         return hook
 
-    pairs = _qk_modules(base)
     hooks = []
-    for q_mod, k_mod in pairs:
+    for q_mod, k_mod in _qk_modules(base):
         hooks.append(q_mod.register_forward_hook(keep("q")))
         hooks.append(k_mod.register_forward_hook(keep("k")))
     state.raise_if_stopped()
@@ -187,15 +192,7 @@ def extract_attention(
             f"{loaded.name} returns no attention weights (its attention kernel cannot run eagerly)."
         )
     att = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
-    queries = keys = None
-    n_layers, n_heads, n = att.shape[0], att.shape[1], att.shape[2]
-    if len(captured["q"]) == n_layers and len(captured["k"]) == n_layers:
-
-        def heads(x: Any) -> np.ndarray:  # (1, n, hidden) -> (heads, n, head_dim)
-            return x[0].float().cpu().reshape(n, n_heads, -1).permute(1, 0, 2).numpy()
-
-        queries = np.stack([heads(q) for q in captured["q"]])
-        keys = np.stack([heads(k) for k in captured["k"]])
+    queries, keys = _queries_keys(captured, att)
     state.progress(1.0, "Attention ready")
     return AttentionResult(
         model=loaded.name,
@@ -206,4 +203,5 @@ def extract_attention(
         queries=queries,
         keys=keys,
         truncated=truncated,
+        causal=adapter.causal_mask,
     )

@@ -1,11 +1,15 @@
 """Why the model output this: token attributions with Captum, and attention rollout, for one text.
 
-Methods: Integrated Gradients at the output of the model's embeddings module, after its LayerNorm
-(`LayerIntegratedGradients`; the baseline is that output for the baseline input), gradient x input at the
-same layer (`LayerGradientXActivation`), and attention rollout. Scores are per token (the attribution summed
-over the hidden dimensions) and per whole word (its pieces summed); positive pushes the explained
-log-probability up, negative pushes it down. `layer.py` says why this layer and how it is hooked without
-touching other panels' forwards.
+What is explained: a classifier's class, a masked-LM's candidate at the mask, or (for a model that
+predicts the next token: causal LMs, and encoder-decoders given a source) the next token; each as a
+log-probability, or the difference of two for "why A rather than B".
+
+Methods: Integrated Gradients at the output of the model's embeddings module, after its LayerNorm, or at
+the first block's input where the model has no such module (`LayerIntegratedGradients`; the baseline is
+that tensor for the baseline input), gradient x input at the same layer (`LayerGradientXActivation`), and
+attention rollout. Scores are per token (the attribution summed over the hidden dimensions) and per whole
+word (its pieces summed); positive pushes the explained log-probability up, negative pushes it down.
+`layer.py` says why this layer and how it is hooked without touching other panels' forwards.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import numpy as np
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.explain import inputs as ins
-from lmstudio_app.core.explain.layer import embeddings_tap
+from lmstudio_app.core.explain import next_token as nt
+from lmstudio_app.core.explain.layer import attribution_tap
 from lmstudio_app.core.explain.words import Words, group_words
 from lmstudio_app.core.models.attention_weights import eager_attention, rollout
+from lmstudio_app.core.models.family import adapter_for
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 METHODS = ("ig", "gradxinput", "rollout")
@@ -35,7 +41,8 @@ DELTA_FLOOR = 0.01
 
 @dataclass(frozen=True)
 class ExplainOptions:
-    """What to explain and how; `candidate` switches from a class to a masked-LM candidate."""
+    """What to explain and how; `candidate` switches from a class to a masked-LM candidate. For models
+    that predict the next token, `candidate` names that token (None: the predicted one)."""
 
     method: str = "ig"
     steps: int = 32
@@ -52,8 +59,8 @@ class Explanation:
 
     model: str
     method: str
-    kind: str  # "class" or "candidate"
-    target: str  # explained class, candidate, or "A vs B"
+    kind: str  # "class", "candidate" or "next-token"
+    target: str  # explained class, candidate or next token, or "A vs B"
     tokens: list[str]
     token_scores: np.ndarray  # float64, one per token (specials included)
     words: Words
@@ -67,6 +74,7 @@ class Explanation:
     truncated: bool = False
     special: list[bool] = field(default_factory=list)
     layer: str | None = None  # what IG and gradient x input attribute to (layer.describe); None for rollout
+    details: dict[str, Any] = field(default_factory=dict)  # a next token's {"target", "versus"} ids
 
     @property
     def delta_is_large(self) -> bool:
@@ -101,6 +109,7 @@ class Explanation:
             ],
             "delta": self.delta,
             "output": self.output,
+            **self.details,
         }
         if self.baseline_output is not None:
             value["baseline_output"] = self.baseline_output
@@ -116,36 +125,49 @@ def _ranking(loaded: Any, logits: Any, target: ins.Target, top: int = 5) -> list
         return list(zip(ins.labels_of(loaded.model), probs, strict=True))
     probs = logits[0, target.position].float().softmax(-1)
     values, ids = probs.topk(top)
-    tokens = loaded.tokenizer.convert_ids_to_tokens(ids.tolist())
+    if target.kind == nt.KIND:
+        tokens = [nt.token_text(loaded.tokenizer, i) for i in ids.tolist()]
+    else:
+        tokens = loaded.tokenizer.convert_ids_to_tokens(ids.tolist())
     return [(str(t), float(v)) for t, v in zip(tokens, values.tolist(), strict=True)]
 
 
 def explain(
     loaded: Any, text: str, options: ExplainOptions, *, state: TaskState | None = None
 ) -> Explanation:
-    """Explain `loaded`'s output for `text` with one method (see ExplainOptions)."""
-    import torch
-
+    """Explain `loaded`'s output for `text` (a prompt or source for models that predict the next token)
+    with one method (see ExplainOptions)."""
     state = ensure_state(state)
     if options.method not in METHODS:
         raise UserError(f"Unknown method {options.method!r}: use one of {', '.join(METHODS)}.")
     if options.steps < 1 or options.internal_batch_size < 1:
         raise UserError("Steps and internal batch size must be at least 1.")
-    ins.check_model(loaded, options.candidate)
     state.progress(0.02, "Tokenizing")
-    encoded = ins.encode(loaded, text, mask=options.candidate is not None)
-    if options.candidate is not None:
-        target = ins.candidate_target(loaded, encoded, options.candidate, options.versus)
+    adapter = adapter_for(loaded.model, loaded.tokenizer) if loaded.model is not None else None
+    if adapter is not None and adapter.can_generate:
+        encoded = nt.encode_prompt(loaded, adapter, text)
+        target = nt.next_token_target(loaded, encoded, options.candidate, options.versus)
     else:
-        index = ins.resolve_label(loaded.model, options.label)
-        if index is None and options.method != "gradxinput":  # IG needs one fixed class along its path
-            with torch.no_grad():
-                logits = ins.output_logits(loaded.model(input_ids=encoded.ids, **encoded.extra))
-            index = int(logits[0].argmax())
-        target = ins.class_target(index, loaded.model)
+        encoded, target = _class_or_candidate(loaded, text, options)
     state.raise_if_stopped()
     run = {"ig": _integrated_gradients, "gradxinput": _grad_x_input, "rollout": _rollout}[options.method]
     return run(loaded, encoded, target, options, state)
+
+
+def _class_or_candidate(loaded: Any, text: str, options: ExplainOptions) -> tuple[ins.Encoded, ins.Target]:
+    """A classifier's class (the predicted one by default) or a masked-LM's candidate at the mask."""
+    import torch
+
+    ins.check_model(loaded, options.candidate)
+    encoded = ins.encode(loaded, text, mask=options.candidate is not None)
+    if options.candidate is not None:
+        return encoded, ins.candidate_target(loaded, encoded, options.candidate, options.versus)
+    index = ins.resolve_label(loaded.model, options.label)
+    if index is None and options.method != "gradxinput":  # IG needs one fixed class along its path
+        with torch.no_grad():
+            logits = ins.output_logits(loaded.model(input_ids=encoded.ids, **encoded.extra))
+        index = int(logits[0].argmax())
+    return encoded, ins.class_target(index, loaded.model)
 
 
 def _result(
@@ -176,6 +198,7 @@ def _result(
         ranking=ranking,
         truncated=encoded.truncated,
         special=encoded.special,
+        details=target.details,
         **kw,
     )
 
@@ -210,7 +233,7 @@ def _integrated_gradients(
         fx, fb = target.score(logits).tolist()
     batches = -(-options.steps // options.internal_batch_size)
     forward, _seen = _forward_fn(loaded, encoded, target, state, batches + 2)
-    with embeddings_tap(loaded.model) as (tap, layer):
+    with attribution_tap(adapter_for(loaded.model, loaded.tokenizer)) as (tap, layer):
         attributions, delta = LayerIntegratedGradients(forward, tap).attribute(
             encoded.ids,
             baselines=base,
@@ -242,7 +265,7 @@ def _grad_x_input(
     from captum.attr import LayerGradientXActivation
 
     forward, seen = _forward_fn(loaded, encoded, target, state, 1)
-    with embeddings_tap(loaded.model) as (tap, layer):
+    with attribution_tap(adapter_for(loaded.model, loaded.tokenizer)) as (tap, layer):
         attributions = LayerGradientXActivation(forward, tap).attribute(
             encoded.ids, additional_forward_args=tuple(encoded.extra.values())
         )
@@ -258,6 +281,11 @@ def _rollout(
 ) -> Explanation:
     import torch
 
+    if adapter_for(loaded.model, loaded.tokenizer).attention_kinds != ("self",):
+        raise UserError(
+            f"Attention rollout follows one stack of self-attention; {loaded.name} also reads its source "
+            "through cross-attention, so rollout cannot explain it yet (the gradient methods can)."
+        )
     state.progress(0.3, "Running the model with eager attention")
     with eager_attention(loaded.model), torch.inference_mode():
         out = loaded.model(input_ids=encoded.ids, **encoded.extra, output_attentions=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lmstudio_app.core.errors import UserError
@@ -40,10 +40,11 @@ class Encoded:
 class Target:
     """The scalar being explained, as a function of the model's output logits -> (batch,)."""
 
-    kind: str  # "class" or "candidate"
+    kind: str  # "class", "candidate" or "next-token"
     name: str  # class label, candidate, or "A vs B"
     score: Callable[[Any], Any]
-    position: int = 0  # the token whose output is explained: [CLS] (0) or the mask
+    position: int = 0  # the token whose output is explained: [CLS] (0), the mask, or the last (-1)
+    details: dict[str, Any] = field(default_factory=dict)  # what the JSON adds (a next token's ids)
 
 
 def check_model(loaded: Any, candidate: str | None) -> None:
@@ -107,13 +108,16 @@ def encode(loaded: Any, text: str, *, mask: bool = False) -> Encoded:
 
 
 def baseline_ids(loaded: Any, encoded: Encoded, baseline: str) -> Any:
-    """The input with every ordinary token replaced by [PAD] or [MASK]; [CLS], [SEP] (and masks) kept."""
+    """The input with every ordinary token replaced by [PAD] or [MASK]; [CLS], [SEP] (and masks) kept.
+    A tokenizer without a pad token (GPT-2's) pads with its end-of-text token, as `generate` does."""
     import torch
 
     if baseline not in BASELINES:
         raise UserError(f"Unknown baseline {baseline!r}: use one of {', '.join(BASELINES)}.")
     tokenizer = loaded.tokenizer
     fill = tokenizer.pad_token_id if baseline == "pad" else tokenizer.mask_token_id
+    if fill is None and baseline == "pad":
+        fill = tokenizer.eos_token_id
     if fill is None:
         other = "mask" if baseline == "pad" else "pad"
         raise UserError(f"{loaded.name}'s tokenizer has no {baseline} token: use the {other} baseline.")

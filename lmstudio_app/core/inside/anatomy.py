@@ -45,7 +45,7 @@ def base_model(model: Any) -> Any:
     return getattr(model, "base_model", model)
 
 
-def _bert_layer(layer: Any) -> LayerParts | None:
+def bert_layer(layer: Any) -> LayerParts | None:
     attention = getattr(layer, "attention", None)
     self_att, out = getattr(attention, "self", None), getattr(attention, "output", None)
     if not all(hasattr(self_att, n) for n in ("query", "key", "value", "num_attention_heads")):
@@ -90,7 +90,7 @@ def layers(model: Any, name: str = "This model") -> list[LayerParts]:
     found: list[LayerParts | None] = []
     encoder = getattr(base, "encoder", None) or getattr(base, "transformer", None)
     for layer in getattr(encoder, "layer", None) or []:
-        found.append(_bert_layer(layer) or _distilbert_layer(layer))
+        found.append(bert_layer(layer) or _distilbert_layer(layer))
     if not found or any(p is None for p in found):
         kind = getattr(model.config, "model_type", "?")
         raise UserError(
@@ -120,6 +120,7 @@ def mlm_head(model: Any) -> Callable[[Any], Any] | None:
 
 
 def require_mlm(loaded: Any, what: str) -> Callable[[Any], Any]:
+    check_loaded(loaded)  # a decoder's LM head is no masked-LM head: say what it is first
     head = mlm_head(loaded.model)
     if head is None:
         raise UserError(
@@ -130,14 +131,15 @@ def require_mlm(loaded: Any, what: str) -> Callable[[Any], Any]:
     return head
 
 
-def check_loaded(loaded: Any) -> None:
+def check_loaded(loaded: Any, *, decoders: bool = False) -> None:
+    """A UserError unless the model is in memory and (for the encoder-only views) not a decoder."""
     if loaded.model is None or loaded.tokenizer is None:
         raise UserError(f"{loaded.name} has been unloaded: load it again in the Models tab.")
-    if loaded.family in (CAUSAL, SEQ2SEQ):
+    if not decoders and loaded.family in (CAUSAL, SEQ2SEQ):
         kind = "a causal LM" if loaded.family == CAUSAL else "an encoder-decoder"
         raise UserError(
-            f"{loaded.name} is {kind}; the Inside views follow an encoder's steps and work on encoders and "
-            f"masked LMs for now ({MLM_EXAMPLES})."
+            f"{loaded.name} is {kind}; this view follows an encoder and takes encoders and masked LMs "
+            f"({MLM_EXAMPLES}); Self-attention{' and Layer lens' if loaded.family == CAUSAL else ''} take it."
         )
 
 

@@ -9,101 +9,14 @@ piece is compared with the model's own hidden state after the layer, so the view
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.inside.anatomy import LayerParts, encode, hidden_states, layers
+from lmstudio_app.core.inside.step_types import AttentionSteps, Choice, check_choice
+from lmstudio_app.core.models.family import adapter_for
 from lmstudio_app.core.tasks import TaskState, ensure_state
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Which layer, head and query token (0-based, as the tokens are listed)."""
-
-    layer: int = 0
-    head: int = 0
-    token: int = 0
-
-
-@dataclass(frozen=True)
-class AttentionSteps:
-    """Every intermediate value of one layer for one query token (float32 numpy)."""
-
-    model: str
-    tokens: list[str]
-    choice: Choice
-    n_layers: int
-    n_heads: int
-    head_dim: int
-    shapes: dict[str, tuple[int, int]]  # weights as x·W: W^Q (d, h·d_k), W^O (h·d_k, d), W_1, W_2
-    x: np.ndarray  # (d,) the token's input to the layer
-    q: np.ndarray  # (d_k,) this head's query
-    keys: np.ndarray  # (n, d_k)
-    values: np.ndarray  # (n, d_k)
-    scores: np.ndarray  # (n,) q·k_j / √d_k
-    weights: np.ndarray  # (n,) softmax of the scores
-    attention_map: np.ndarray  # (n, n) this head's map for every query; row `token` = weights
-    head_output: np.ndarray  # (d_k,) Σ_j w_j v_j
-    heads: np.ndarray  # (h, d_k) every head's output at the token; concatenated = heads.ravel()
-    multi_head: np.ndarray  # (d,) Concat(heads) W^O + b^O
-    z: np.ndarray  # (d,) LayerNorm(x + multi_head)
-    ffn_hidden: np.ndarray  # (d_ff,) act(z W_1 + b_1)
-    ffn: np.ndarray  # (d,) ffn_hidden W_2 + b_2
-    output: np.ndarray  # (d,) LayerNorm(z + ffn)
-    model_output: np.ndarray  # (d,) the model's own hidden state after the layer
-
-    @property
-    def max_error(self) -> float:
-        """Largest |rebuilt - model| over the output vector: the check that the formulas are the model's."""
-        return float(np.abs(self.output - self.model_output).max())
-
-    def to_json(self) -> dict[str, Any]:
-        def vec(a: np.ndarray) -> list:
-            return np.asarray(a, dtype=float).round(6).tolist()
-
-        return {
-            "model": self.model,
-            "tokens": self.tokens,
-            "layer": self.choice.layer,
-            "head": self.choice.head,
-            "token": self.choice.token,
-            "head_dim": self.head_dim,
-            "shapes": {k: list(v) for k, v in self.shapes.items()},
-            **{
-                name: vec(getattr(self, name))
-                for name in (
-                    "x",
-                    "q",
-                    "keys",
-                    "values",
-                    "scores",
-                    "weights",
-                    "head_output",
-                    "heads",
-                    "multi_head",
-                    "z",
-                    "ffn_hidden",
-                    "ffn",
-                    "output",
-                    "model_output",
-                )
-            },
-            "max_error": self.max_error,
-        }
-
-
-def check_choice(choice: Choice, n_layers: int, n_heads: int, n_tokens: int) -> None:
-    """One clear line for an out-of-range layer, head or token."""
-    for what, value, count in (
-        ("layer", choice.layer, n_layers),
-        ("head", choice.head, n_heads),
-        ("token", choice.token, n_tokens),
-    ):
-        if not 0 <= value < count:
-            raise UserError(f"There is no {what} {value}: choose a {what} from 0 to {count - 1}.")
 
 
 def _linear(module: Any) -> tuple[Any, Any]:
@@ -141,11 +54,16 @@ def attention_steps(
     *,
     state: TaskState | None = None,
 ) -> AttentionSteps:
-    """Run `loaded` once on the text, then rebuild `choice.layer` for `choice.token` piece by piece."""
+    """Run `loaded` once on the text, then rebuild `choice.layer` for `choice.token` piece by piece;
+    a decoder's masked self-attention (or an encoder-decoder's cross-attention) has its own engine."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
     state = ensure_state(state)
+    if loaded.model is not None and adapter_for(loaded.model, loaded.tokenizer).causal_mask:
+        from lmstudio_app.core.inside.decoder_steps import decoder_steps
+
+        return decoder_steps(loaded, text, choice, text_b, state=state)
     enc = encode(loaded, text, text_b)
     parts = layers(loaded.model, loaded.name)
     part = parts[min(max(choice.layer, 0), len(parts) - 1)]

@@ -152,6 +152,22 @@ class FamilyAdapter:
         """The norm after the last layer (pre-LN decoders such as GPT-2 and Llama), None for post-LN models."""
         return None
 
+    def token_reader(self) -> Any:
+        """The part of the model that reads `input_ids` (the tokens an attribution is spread over)."""
+        return self.model.base_model
+
+    def input_blocks(self) -> tuple[str, Any] | None:
+        """(dotted path in the model, module list) of the transformer blocks that read the input tokens: the
+        first list of modules inside `token_reader` (GPT-2's transformer.h, Llama's model.layers), or None."""
+        import torch
+
+        reader = self.token_reader()
+        blocks = next((m for m in reader.modules() if isinstance(m, torch.nn.ModuleList) and len(m)), None)
+        if blocks is None:
+            return None
+        path = next(name for name, m in self.model.named_modules(remove_duplicate=False) if m is blocks)
+        return path, blocks
+
 
 class CausalAdapter(FamilyAdapter):
     """Decoder-only LMs: the prompt (after the tokenizer's BOS, without a trailing EOS/SEP) continues."""
@@ -199,11 +215,8 @@ class Seq2SeqAdapter(CausalAdapter):
         if source is None:
             source, text = text, ""
         enc = self.tokenizer(source, return_tensors="pt")
-        start = self.model.generation_config.decoder_start_token_id
-        if start is None:
-            start = self.model.config.decoder_start_token_id
         prefix = self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-        decoder = torch.tensor([[start, *prefix]])
+        decoder = torch.tensor([[self.decoder_start_id, *prefix]])
         return self._on_device(
             {
                 "input_ids": enc["input_ids"],
@@ -212,8 +225,17 @@ class Seq2SeqAdapter(CausalAdapter):
             }
         )
 
+    @property
+    def decoder_start_id(self) -> int:
+        """The token the decoder starts from, read as generate reads it (generation config first)."""
+        start = self.model.generation_config.decoder_start_token_id
+        return self.model.config.decoder_start_token_id if start is None else start
+
     def final_norm(self) -> Any:
         return _named_child(self.model.get_decoder(), _FINAL_NORMS)
+
+    def token_reader(self) -> Any:
+        return self.model.get_encoder()
 
 
 def adapter_for(model: Any, tokenizer: Any) -> FamilyAdapter:

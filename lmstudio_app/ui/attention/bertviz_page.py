@@ -5,9 +5,15 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lmstudio_app.core.attention.bertviz import assets_help, bertviz_html, missing_assets
+from lmstudio_app.core.attention.bertviz import (
+    assets_help,
+    bertviz_html,
+    missing_assets,
+    seq2seq_bertviz_html,
+)
 from lmstudio_app.core.attention.export import BERTVIZ_MAX_TOKENS
 from lmstudio_app.core.attention.extract import AttentionResult
+from lmstudio_app.core.attention.seq2seq import Seq2SeqAttention
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.widgets.web_view import OfflineWebView
 
@@ -45,12 +51,14 @@ class BertvizPage(QWidget):
         box.addWidget(self.web, 1)
         self._latest = LatestOnly(self)
 
-    def draw(self, view: AttentionResult) -> None:
+    def draw(self, view: AttentionResult | Seq2SeqAttention) -> None:
+        """bertviz's views of the token range shown, or an encoder-decoder's encoder-decoder views (whole)."""
         if missing_assets():
             self.note.setText(assets_help() + " The native tabs work without it.")
             self.web.hide()
             return
-        n = view.n_tokens
+        seq2seq = isinstance(view, Seq2SeqAttention)
+        n = max(view.encoder.n_tokens, view.decoder.n_tokens) if seq2seq else view.n_tokens
         if n > BERTVIZ_MAX_TOKENS:
             self.note.setText(
                 f"{n} tokens is too many for bertviz (it draws a line per token pair and head): choose at most "
@@ -63,9 +71,11 @@ class BertvizPage(QWidget):
             f"{n} tokens: bertviz gets slow above {BERTVIZ_SLOW_TOKENS}; narrow the token range above."
             if n > BERTVIZ_SLOW_TOKENS
             else "bertviz's head and model views, rendered offline (no network)."
+            + (" Pick Encoder, Decoder or Cross under “Attention”." if seq2seq else "")
         )
         views = BERTVIZ_CHOICES[self.choice.currentText()]
-        worker = self._latest.submit(lambda view, views, state: bertviz_html(view, views), view, views)
+        page = seq2seq_bertviz_html if seq2seq else bertviz_html
+        worker = self._latest.submit(lambda view, views, state: page(view, views), view, views)
         worker.result.connect(self.web.set_html)
         worker.error.connect(lambda message, _tb: self.note.setText(message))
         worker.start()

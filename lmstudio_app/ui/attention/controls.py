@@ -22,6 +22,22 @@ from PySide6.QtWidgets import (
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.sizing import compact_combo
 
+PARTS = {  # which attention of an encoder-decoder the native views show
+    "cross": "Cross (decoder → encoder)",
+    "decoder": "Decoder self (masked)",
+    "encoder": "Encoder self",
+}
+PART_NAMES = {  # the same in the status line
+    "cross": "cross-attention (decoder rows, encoder columns)",
+    "decoder": "decoder self-attention",
+    "encoder": "encoder self-attention",
+}
+# per model family: the first box's label, the second box's label, its placeholder, whether it is used
+INPUTS = {
+    "seq2seq": ("Source:", "Target:", "the decoder's text; empty: the model's own greedy output", True),
+    "causal": ("Text:", "Sentence B:", "a causal LM reads one text (no sentence pairs)", False),
+    "": ("Sentence A:", "Sentence B:", "optional second sentence (B) for sentence-pair models", True),
+}
 EXPORTS = (
     ("png", "PNG of this view…"),
     ("svg", "SVG of this view…"),
@@ -41,14 +57,23 @@ class AttentionControls(QWidget):
         self.pair_edit = QLineEdit(placeholderText="optional second sentence (B) for sentence-pair models")
         self.show_button = QPushButton("Show attention")
         self.show_button.setToolTip("Run the model once with eager attention (Enter)")
+        self.text_label, self.pair_label = QLabel("Sentence A:"), QLabel("Sentence B:")
+        self.part_combo = compact_combo(QComboBox(), 24)
+        for key, text in PARTS.items():
+            self.part_combo.addItem(text, key)
+        self.part_combo.setToolTip("Which of the encoder-decoder's attentions the native views show")
+        self.part_label = QLabel("Attention:")
         inputs = QGridLayout()
         inputs.addWidget(QLabel("Model:"), 0, 0)
         inputs.addWidget(self.model_combo, 0, 1)
-        inputs.addWidget(QLabel("Sentence A:"), 0, 2)
+        inputs.addWidget(self.text_label, 0, 2)
         inputs.addWidget(self.text_edit, 0, 3)
         inputs.addWidget(self.show_button, 0, 4)
-        inputs.addWidget(QLabel("Sentence B:"), 1, 2)
+        inputs.addWidget(self.part_label, 1, 0)
+        inputs.addWidget(self.part_combo, 1, 1)
+        inputs.addWidget(self.pair_label, 1, 2)
         inputs.addWidget(self.pair_edit, 1, 3)
+        self.set_family("")
 
         self.start_spin = QSpinBox()
         self.stop_spin = QSpinBox()
@@ -97,6 +122,18 @@ class AttentionControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(inputs)
         layout.addLayout(options)
+
+    def set_family(self, family: str) -> None:
+        """Label the inputs for the chosen model: source/target for encoder-decoders, one text for causal LMs;
+        the attention chooser shows for encoder-decoders only."""
+        first, second, hint, used = INPUTS.get(family, INPUTS[""])
+        self.text_label.setText(first)
+        self.pair_label.setText(second)
+        self.pair_edit.setPlaceholderText(hint)
+        self.pair_edit.setEnabled(used)
+        self.pair_edit.setToolTip("" if used else hint)
+        for widget in (self.part_label, self.part_combo):
+            widget.setVisible(family == "seq2seq")
 
     def threshold_value(self) -> float:
         return self.threshold.value() / 100.0

@@ -2,7 +2,8 @@
 
 One object so that "Hide [CLS]/[SEP]/padding", "Renormalise rows" and the threshold reach the maps,
 the rollout bars and the neuron view alike, and so that the sentence-B divider lands on the same token
-in all of them once tokens are hidden.
+in all of them once tokens are hidden. A causal view's later positions come out as NaN (masked) in
+every map; cross-attention has its own columns (the encoder's tokens).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from lmstudio_app.core.attention.analysis import display_matrix
+from lmstudio_app.core.attention.analysis import display_matrix, mask_later
 from lmstudio_app.core.attention.extract import AttentionResult
 
 
@@ -36,9 +37,21 @@ class Display:
         """Positions in the view of the tokens shown."""
         return np.arange(self.view.n_tokens) if self.keep is None else np.flatnonzero(self.keep)
 
+    @cached_property
+    def column_indices(self) -> np.ndarray:
+        """Positions of the key tokens shown (the encoder's for cross-attention, else `indices`)."""
+        if self.view.key_tokens is None:
+            return self.indices
+        keep = ~self.view.column_special if self.hide_special else None
+        return np.arange(len(self.view.columns)) if keep is None or not keep.any() else np.flatnonzero(keep)
+
     @property
     def tokens(self) -> list[str]:
         return [self.view.tokens[i] for i in self.indices]
+
+    @property
+    def column_tokens(self) -> list[str]:
+        return [self.view.columns[i] for i in self.column_indices]
 
     @property
     def labels(self) -> list[str]:
@@ -58,8 +71,13 @@ class Display:
         return "" if b is None else (" (B)" if shown >= b else " (A)")
 
     def matrix(self, matrix: np.ndarray) -> np.ndarray:
-        """A (..., n, n) token x token matrix as the heatmaps show it."""
-        return display_matrix(matrix, self.keep, self.renormalise, self.threshold)
+        """A (..., n, m) query x key matrix as the heatmaps show it (masked cells NaN)."""
+        if self.view.key_tokens is None:
+            shown = display_matrix(matrix, self.keep, self.renormalise, self.threshold)
+        else:
+            picked = np.asarray(matrix)[..., self.indices[:, None], self.column_indices[None, :]]
+            shown = display_matrix(picked, None, self.renormalise, self.threshold)
+        return mask_later(shown, self.indices, self.column_indices) if self.view.causal else shown
 
     def row(self, values: np.ndarray) -> np.ndarray:
         """One query's weights over the keys (n,), with the same options as a map row."""

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWidget
 
 from lmstudio_app.core.attention.export import write_bertviz_page, write_weights_json
 from lmstudio_app.core.attention.extract import AttentionResult
+from lmstudio_app.core.attention.seq2seq import Seq2SeqAttention
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.ui.widgets.heatmap import export_png, export_svg
 
@@ -20,9 +21,14 @@ FILTERS = {
 
 
 def export_attention(
-    kind: str, path: Path | str, widget: QWidget, result: AttentionResult, view: AttentionResult
+    kind: str,
+    path: Path | str,
+    widget: QWidget,
+    result: AttentionResult | Seq2SeqAttention,
+    view: AttentionResult | Seq2SeqAttention,
 ) -> Path:
-    """Write `widget` (png, svg), the bertviz page of `view` (html) or `result`'s weights (json)."""
+    """Write `widget` (png, svg), the bertviz page of `view` (html) or `result`'s weights (json); an
+    encoder-decoder's `result` and `view` are its Seq2SeqAttention (all three attentions)."""
     path = Path(path)
     if kind == "png":
         export_png(widget, path)  # at its size on screen

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
@@ -27,7 +29,7 @@ class NeuronPage(QWidget):
         self.token.currentIndexChanged.connect(lambda _i: self.draw())
         self.products = Heatmap(colormap="diverging", unit="q[d]·k[d]", percent=False)
         self.bars = TokenBars(y_title="attention weight", what="gets")
-        self.note = QLabel(wordWrap=True)
+        self.note = QLabel(wordWrap=True, textFormat=Qt.TextFormat.PlainText)  # tokens such as <s> stay text
         box = QVBoxLayout(self)
         row = QHBoxLayout()
         for label, widget in (("Layer", self.layer), ("Head", self.head), ("Query token", self.token)):
@@ -85,6 +87,6 @@ class NeuronPage(QWidget):
             display.row(nv.attention),
             tokens,
             highlight=shown,
-            title=f"Attention weight of each key for the query “{name}”",
+            title=f"Attention weight of each key for the query “{html.escape(name)}”",
             b_start=b,
         )

@@ -14,19 +14,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from lmstudio_app.core.attention.analysis import (
-    AttentionAnalysis,
-    HeadStats,
-    analyse,
-    head_statistics,
-)
+from lmstudio_app.core.attention.analysis import AttentionAnalysis, HeadStats, Seq2SeqAnalysis, analyse
 from lmstudio_app.core.attention.extract import AttentionResult
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.models.attention_weights import rollout
 from lmstudio_app.core.outputs import check_output_file
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.attention.bertviz_page import BertvizPage
-from lmstudio_app.ui.attention.controls import AttentionControls
+from lmstudio_app.ui.attention.controls import PART_NAMES, AttentionControls
 from lmstudio_app.ui.attention.display import Display
 from lmstudio_app.ui.attention.export import FILTERS, export_attention
 from lmstudio_app.ui.attention.maps import OverviewPage, SummaryPage
@@ -56,7 +50,8 @@ class AttentionPanel(PanelBase, QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state
-        self.result: AttentionResult | None = None  # the whole input
+        self.result: AttentionResult | None = None  # the whole input (of an encoder-decoder: the part shown)
+        self.seq2seq: Seq2SeqAnalysis | None = None  # an encoder-decoder's three attentions
         self.view: AttentionResult | None = None  # the chosen token range
         self.display: Display | None = None
         self.rollout_full: np.ndarray | None = None
@@ -87,6 +82,9 @@ class AttentionPanel(PanelBase, QWidget):
             box.toggled.connect(self._options_changed)
         self.threshold.valueChanged.connect(self._options_changed)
         c.export_menu.triggered.connect(lambda action: self._export_dialog(action.data()))
+        self.part_combo = c.part_combo
+        self.part_combo.currentIndexChanged.connect(lambda _i: self._show_part())
+        self.model_combo.currentIndexChanged.connect(lambda _i: self._family_changed())
 
         self.status = QLabel(READY, wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -172,6 +170,7 @@ class AttentionPanel(PanelBase, QWidget):
             self.model_combo.addItem(model.key, model.key)
         index = self.model_combo.findData(current)
         self.model_combo.setCurrentIndex(max(index, 0))
+        self._family_changed()
         has = self.model_combo.count() > 0
         self.show_button.setEnabled(has)
         if self.result is None or not has:  # the empty state says what to do next, for the models now loaded
@@ -185,28 +184,51 @@ class AttentionPanel(PanelBase, QWidget):
         if index >= 0:
             self.model_combo.setCurrentIndex(index)
 
+    def _family(self) -> str:
+        key = self.model_combo.currentData()
+        loaded = self.state.registry.get(key) if key is not None else None
+        return loaded.family if loaded is not None and loaded.family in ("causal", "seq2seq") else ""
+
+    def _family_changed(self) -> None:
+        self.controls.set_family(self._family())
+
     def run(self) -> Worker | None:
         """Start the attention pass for the current text (a newer request cancels an older one)."""
         key = self.model_combo.currentData()
         if key is None:
             self.status.setText(NO_MODEL)
             return None
-        text, pair = self.text_edit.text(), self.pair_edit.text().strip() or None
+        text, second = self.text_edit.text(), self.pair_edit.text().strip() or None
         if not text.strip():
             self.status.setText("Type a sentence to see its attention.")
             return None
         loaded = self.state.registry.get(key)
-        worker = self._latest.submit(analyse, loaded, text, pair)
+        family = self._family()  # the second box: sentence B, an encoder-decoder's target, or unused
+        pair = second if family == "" else None
+        target = second if family == "seq2seq" else None
+        worker = self._latest.submit(analyse, loaded, text, pair, target=target)
         worker.progress.connect(lambda _f, message: self.status.setText(message))
         worker.result.connect(self.set_result)
         worker.error.connect(lambda message, _tb: self.status.setText(message_html("error", message)))
         self.status.setText(f"Running {loaded.name} with eager attention…")
         return worker.start()
 
-    def set_result(self, analysis: AttentionAnalysis | AttentionResult) -> None:
-        """Show a new input's attention (an AttentionResult alone is analysed here, on the GUI thread)."""
+    def set_result(self, analysis: AttentionAnalysis | Seq2SeqAnalysis | AttentionResult) -> None:
+        """Show a new input's attention (an AttentionResult alone is analysed here, on the GUI thread); of an
+        encoder-decoder, the attention chosen above (encoder, decoder or cross)."""
         if isinstance(analysis, AttentionResult):
-            analysis = AttentionAnalysis(analysis, rollout(analysis.attentions), head_statistics(analysis))
+            analysis = AttentionAnalysis.of(analysis)
+        self.seq2seq = analysis if isinstance(analysis, Seq2SeqAnalysis) else None
+        if self.seq2seq is not None:
+            self._show_part()
+        else:
+            self._show(analysis)
+
+    def _show_part(self) -> None:
+        if self.seq2seq is not None:
+            self._show(self.seq2seq.parts[self.part_combo.currentData()])
+
+    def _show(self, analysis: AttentionAnalysis) -> None:
         result = self.result = analysis.result
         self.rollout_full = analysis.rollout
         self.stats = analysis.stats  # of the whole input, whatever token range is shown
@@ -227,10 +249,24 @@ class AttentionPanel(PanelBase, QWidget):
             else ""
         )
         self.status.setText(
-            f"{result.model}: {n} tokens{pair}, {result.n_layers} layers x {result.n_heads} heads{note}. "
-            "Hover for exact weights; wheel to zoom, drag to pan."
+            f"{result.model}: {self._what(result)}{n} tokens{pair}, {result.n_layers} layers x "
+            f"{result.n_heads} heads{note}. Hover for exact weights; wheel to zoom, drag to pan."
         )
         self._apply_window()
+
+    def _what(self, result: AttentionResult) -> str:
+        """What the numbers are: which attention of an encoder-decoder, and the causal mask."""
+        what = ""
+        if self.seq2seq is not None:
+            s2s = self.seq2seq.attention
+            target = "the model's greedy output" if s2s.target_from == "greedy" else "as typed"
+            what = (
+                f"{PART_NAMES[self.part_combo.currentData()]}, source {s2s.encoder.n_tokens} tokens, target "
+                f"{s2s.decoder.n_tokens} tokens ({target}); shown: "
+            )
+        if result.causal:
+            what += "causal (each token attends to itself and earlier ones; hatched cells are masked), "
+        return what
 
     def _apply_window(self) -> None:
         if self.result is None:
@@ -284,13 +320,12 @@ class AttentionPanel(PanelBase, QWidget):
         elif tab == "Head summary":
             assert self.stats is not None
             self.summary.draw(self.stats)
-        elif tab == "Rollout":
-            assert self.rollout_full is not None
+        elif tab == "Rollout":  # None for cross-attention: the page says why
             self.rollout_page.draw(self.display, self.rollout_full)
         elif tab == "Neuron":
             self.neuron.draw()
         else:
-            self.bertviz.draw(self.display.view)
+            self.bertviz.draw(self.seq2seq.attention if self.seq2seq is not None else self.display.view)
         self.result_shown.emit()
 
     def select_head(self, layer: int, head: int) -> None:
@@ -316,6 +351,9 @@ class AttentionPanel(PanelBase, QWidget):
         """Write the current view (png, svg), the bertviz page (html) or the raw weights (json) to `path`."""
         if self.result is None or self.view is None:
             raise UserError("Show a sentence's attention first.")
+        if self.seq2seq is not None:  # the raw weights and bertviz: all three attentions
+            whole = self.seq2seq.attention
+            return export_attention(kind, path, self.export_widget(), whole, whole)
         return export_attention(kind, path, self.export_widget(), self.result, self.view)
 
     def _export_dialog(self, kind: str) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from lmstudio_app.core.attention.result import MASKED_NOTE
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.attention.display import Display
 from lmstudio_app.ui.widgets.heatmap import Heatmap
@@ -30,14 +33,30 @@ class RolloutPage(QSplitter):
         row.addWidget(self.token)
         row.addStretch(1)
         box.addLayout(row)
+        self.note = QLabel(wordWrap=True)
+        self.note.hide()
+        box.addWidget(self.note)
         box.addWidget(self.bars, 1)
         self.addWidget(self.map)
         self.addWidget(bottom)
         self.setSizes([600, 420])
         self.display: Display | None = None
 
-    def draw(self, display: Display, rollout_full: np.ndarray) -> None:
+    def draw(self, display: Display, rollout_full: np.ndarray | None) -> None:
+        """The rollout of the view's sequence; None (cross-attention, two sequences) says what to pick."""
+        self.note.setVisible(rollout_full is None)
+        self.token.setEnabled(rollout_full is not None)
+        if rollout_full is None:
+            self.display = None
+            self.note.setText(
+                "Rollout follows one sequence through its own layers: choose the encoder's or the decoder's "
+                "self-attention above (cross-attention mixes two sequences)."
+            )
+            self.map.set_matrix(np.zeros((0, 0)), [], [])
+            self.bars.set_values(np.zeros(0), [], title="")
+            return
         self.display = display
+        self.map.masked_text = MASKED_NOTE
         start, stop = display.view.offset, display.view.offset + display.view.n_tokens
         tokens, b = display.tokens, display.b_start
         self.map.hover = lambda r, c, v: (
@@ -62,9 +81,9 @@ class RolloutPage(QSplitter):
         i = min(max(self.token.currentIndex(), 0), self.map.matrix.shape[0] - 1)
         tokens = self.display.tokens
         self.bars.set_values(
-            self.map.matrix[i],
+            np.nan_to_num(self.map.matrix[i]),  # masked (later) tokens: nothing drawn from them
             tokens,
             highlight=i,
-            title=f"What the last layer's “{tokens[i]}” draws from each input token",
+            title=f"What the last layer's “{html.escape(tokens[i])}” draws from each input token",
             b_start=self.display.b_start,
         )

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.explain.attribution import METHODS, ExplainOptions, Explanation
 from lmstudio_app.core.explain.inputs import labels_of
-from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, LoadedModel
+from lmstudio_app.core.models.registry import HEAD_CAUSAL_LM, HEAD_CLS, HEAD_MLM, HEAD_SEQ2SEQ_LM, LoadedModel
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.attribution_view import AttributionView
@@ -32,10 +32,23 @@ from lmstudio_app.ui.sizing import compact_combo
 
 PREDICTED = "predicted class"
 ERROR_STYLE = "color: #c0392b;"
+EXPLAINED_HEADS = (HEAD_CLS, HEAD_MLM, HEAD_CAUSAL_LM, HEAD_SEQ2SEQ_LM)
+NEXT_TOKEN_HEADS = (HEAD_CAUSAL_LM, HEAD_SEQ2SEQ_LM)
+
+
+def _mode(model: LoadedModel | None) -> str:
+    """What the model's output to explain is: "class", "candidate" (at the mask), "next" token, or ""."""
+    if model is None:
+        return ""
+    if model.has_head(HEAD_CLS):
+        return "class"
+    if any(model.has_head(h) for h in NEXT_TOKEN_HEADS):
+        return "next"
+    return "candidate" if model.has_head(HEAD_MLM) else ""
 
 
 class AttributionTab(QWidget):
-    """Pick a model and a target (class, or candidate word at the mask), type, Ctrl+Enter, read."""
+    """Pick a model and a target (class, candidate word at the mask, or next token), type, Ctrl+Enter, read."""
 
     explained = Signal()  # every method's result (or its reason) is on screen
     failed = Signal(str)
@@ -46,7 +59,7 @@ class AttributionTab(QWidget):
         self.latest = LatestOnly(self)
         self.results: dict[str, Explanation | str] = {}
         self.model_combo = compact_combo(QComboBox())
-        self.model_combo.setToolTip("A loaded classifier or masked-LM model")
+        self.model_combo.setToolTip("A loaded classifier, masked-LM, causal-LM or encoder-decoder model")
         self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.editor = QPlainTextEdit(placeholderText="Type a text to explain (Ctrl+Enter runs it)")
         self.editor.setFixedHeight(64)
@@ -55,7 +68,7 @@ class AttributionTab(QWidget):
         self.candidate_edit = QLineEdit(placeholderText="candidate word at the mask")
         self.versus_edit = QLineEdit(placeholderText="rather than (optional)")
         self.versus_edit.setToolTip(
-            "Explain why the candidate rather than this word (difference of log-probabilities)"
+            "Explain why the candidate rather than this word or token (difference of log-probabilities)"
         )
         self.steps_spin = QSpinBox(minimum=2, maximum=1024, value=32, prefix="IG steps: ")
         self.steps_spin.setToolTip("More steps: a smaller convergence delta, a slower run")
@@ -116,7 +129,7 @@ class AttributionTab(QWidget):
     # ---- models ------------------------------------------------------------------------------------
     def refresh_models(self) -> None:
         current = self.model_combo.currentData()
-        models = [m for m in self.state.registry.models() if m.has_head(HEAD_CLS) or m.has_head(HEAD_MLM)]
+        models = [m for m in self.state.registry.models() if any(m.has_head(h) for h in EXPLAINED_HEADS)]
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for m in models:
@@ -140,14 +153,28 @@ class AttributionTab(QWidget):
             self.model_combo.setCurrentIndex(index)
 
     def _model_changed(self) -> None:
-        """A classifier gets the class picker, a masked-LM the candidate boxes."""
+        """A classifier gets the class picker, a masked-LM the candidate boxes, a decoder the token boxes."""
         model = self.model()
-        classifier = model is not None and model.has_head(HEAD_CLS)
-        masked = model is not None and not classifier and model.has_head(HEAD_MLM)
+        mode = _mode(model)
+        classifier, masked = mode == "class", mode == "candidate"
         for w in (self.class_label, self.class_combo):
             w.setVisible(classifier)
         for w in (self.candidate_label, self.candidate_edit, self.versus_edit):
-            w.setVisible(masked)
+            w.setVisible(masked or mode == "next")
+        self.candidate_label.setText("Next token:" if mode == "next" else "Candidate:")
+        self.candidate_edit.setPlaceholderText(
+            "predicted" if mode == "next" else "candidate word at the mask"
+        )
+        self.candidate_edit.setToolTip(
+            "The next token to explain; empty: the one the model predicts" if mode == "next" else ""
+        )
+        self.versus_edit.setPlaceholderText("rather than" if mode == "next" else "rather than (optional)")
+        source = model is not None and model.has_head(HEAD_SEQ2SEQ_LM)
+        self.editor.setPlaceholderText(
+            "Type the source text; its first output token is explained (Ctrl+Enter runs it)"
+            if source
+            else f"Type a {'prompt' if mode == 'next' else 'text'} to explain (Ctrl+Enter runs it)"
+        )
         self.class_combo.clear()
         self.class_combo.addItem(PREDICTED, None)
         if classifier:
@@ -155,8 +182,13 @@ class AttributionTab(QWidget):
                 self.class_combo.addItem(label, label)
         if model is None:
             self.summary.setText(
-                "Load a classifier (e.g. a fine-tuned run: Load into model manager) or a masked-LM model on the "
-                "Models tab to explain its output."
+                "Load a classifier (e.g. a fine-tuned run: Load into model manager), a masked-LM, a causal LM "
+                "or an encoder-decoder on the Models tab to explain its output."
+            )
+        elif mode == "next":
+            self.summary.setText(
+                "Type a prompt (an encoder-decoder: its source): the token the model predicts next is explained, "
+                "or the token you name; optionally a second token to ask why the first rather than the second."
             )
         elif masked:
             self.summary.setText(
@@ -172,21 +204,23 @@ class AttributionTab(QWidget):
 
     # ---- running -----------------------------------------------------------------------------------
     def options(self) -> ExplainOptions:
-        model = self.model()
-        masked = model is not None and not model.has_head(HEAD_CLS)
+        mode = _mode(self.model())
+        candidate = self.candidate_edit.text().strip()
         return ExplainOptions(
             steps=self.steps_spin.value(),
             baseline=self.baseline_combo.currentData(),
             internal_batch_size=self.batch_spin.value(),
-            label=None if masked else self.class_combo.currentData(),
-            candidate=(self.candidate_edit.text().strip() or "") if masked else None,
-            versus=(self.versus_edit.text().strip() or None) if masked else None,
+            label=self.class_combo.currentData() if mode == "class" else None,
+            candidate={"candidate": candidate, "next": candidate or None}.get(mode),
+            versus=(self.versus_edit.text().strip() or None) if mode in ("candidate", "next") else None,
         )
 
     def run(self) -> None:
         model, text = self.model(), self.editor.toPlainText()
         if model is None:
-            self._fail("No classifier or masked-LM model is loaded: load one on the Models tab.")
+            self._fail(
+                "No classifier, masked-LM, causal-LM or encoder-decoder model is loaded: load one on the Models tab."
+            )
             return
         worker = self.latest.submit(explain_all, model, text, self.options())
         worker.progress.connect(lambda f, _m: self.progress.setValue(round(max(0.0, f) * 1000)))
@@ -216,8 +250,8 @@ class AttributionTab(QWidget):
         self.progress.setValue(1000)
         first = next((r for r in results.values() if isinstance(r, Explanation)), None)
         if first is not None:
-            ranking = ", ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in first.ranking)
-            what = "class" if first.kind == "class" else "word at the mask"
+            ranking = " · ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in first.ranking)
+            what = {"class": "class", "candidate": "word at the mask"}.get(first.kind, "next token")
             note = " (input truncated)" if first.truncated else ""
             self.summary.setText(
                 f"Predicted {what}: <b>{html.escape(first.predicted_label)}</b> ({fmt.percent(first.predicted_score)}). "

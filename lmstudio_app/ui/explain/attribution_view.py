@@ -145,7 +145,7 @@ class AttributionView(QGroupBox):
         self.text.setText(coloured_html(labels, scores))
         scale = float(np.abs(scores).max()) if len(scores) else 0.0
         if self.method == "rollout":
-            where = "[CLS]" if r.kind == "class" else "the mask"
+            where = {"class": "[CLS]", "candidate": "the mask"}.get(r.kind, "the last token")
             self.legend.set_scale(scale, f"attention share flowing to {where}", signed=False)
         else:
             self.legend.set_scale(scale, r.target)
@@ -167,7 +167,8 @@ class AttributionView(QGroupBox):
                 "Share of the explained position's attention that flows from each token (no sign, sums to 1)."
             )
         a, _, b = r.target.partition(" vs ")
-        text = f"Explained: log P({a})" + (f" - log P({b})" if b else "") + f" = {r.output:+.4f}"
+        nxt = "next = " if r.kind == "next-token" else ""
+        text = f"Explained: log P({nxt}{a})" + (f" - log P({nxt}{b})" if b else "") + f" = {r.output:+.4f}"
         if r.method == "ig" and r.baseline_output is not None:
             total = float(np.sum(r.token_scores))
             text += (

@@ -57,19 +57,23 @@ class TokenText(QTextEdit):
         self.insertPlainText(prompt)
 
     def append_token(self, token: GeneratedToken) -> None:
+        self.append_tokens([token])
+
+    def append_tokens(self, tokens: list[GeneratedToken]) -> None:
+        """Add tokens at the end with one layout and one scroll, however many arrived together."""
         cursor = QTextCursor(self.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
-        self.starts.append(cursor.position())
-        self.tokens.append(token)
-        cursor.insertText(token.text, self._format(token))
+        for token in tokens:
+            self.starts.append(cursor.position())
+            self.tokens.append(token)
+            cursor.insertText(token.text, self._format(token))
         self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
 
     def restyle(self) -> None:
         """Colour the tokens again in the current theme."""
         prompt, tokens = self.prompt, self.tokens
         self.start(prompt)
-        for token in tokens:
-            self.append_token(token)
+        self.append_tokens(tokens)
 
     def generated_text(self) -> str:
         """The text after the prompt, as shown."""

@@ -57,7 +57,7 @@ def strip(title: str = "") -> Heatmap:
     """A vector (or a few) as a row of signed, coloured cells: blue < 0 < red."""
     heat = themed(Heatmap(colormap="diverging", unit="value", percent=False))
     heat.value_format = "{:+.4f}"
-    heat.plot.setTitle(title)
+    heat.plot.setTitle(title or None)  # an empty title would still take a row of the strip
     return heat
 
 
@@ -122,6 +122,10 @@ class InsideView(QWidget):
 
     def cancel(self) -> None:
         self._latest.cancel()
+
+    @property
+    def current_worker(self) -> Worker | None:
+        return self._latest.current
 
     @property
     def busy(self) -> bool:

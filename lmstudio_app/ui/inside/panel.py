@@ -1,6 +1,7 @@
 """Inside panel: the primer's formulas computed live on a loaded model, one tab per idea.
 
-Self-attention step by step, multi-head (contributions and ablation), positions, the layer lens and the
+Self-attention step by step (a decoder's masked self-attention, an encoder-decoder's cross-attention),
+multi-head (contributions and ablation), positions, the layer lens (a causal LM's logit lens) and the
 pre-training objectives. The panel owns the model, the sentence(s), Run/Cancel and Export; each view
 (ui/inside/*_view.py) builds its core call and draws its result. Heavy work runs on workers.
 """
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.jsonio import write_json
-from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_MLM, HEAD_NSP, LoadedModel
+from lmstudio_app.core.models.registry import HEAD_CAUSAL_LM, HEAD_CLS, HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.core.outputs import check_output_file
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.inside.common import InsideView, save_png, save_svg
@@ -43,12 +44,18 @@ from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_html
 
 DEFAULT_TEXT = "The cat sat on the [MASK] because it was tired."
-HEAD_NAMES = {HEAD_MLM: "masked-LM", HEAD_NSP: "next-sentence", HEAD_CLS: "classifier"}
+HEAD_NAMES = {
+    HEAD_MLM: "masked-LM",
+    HEAD_NSP: "next-sentence",
+    HEAD_CLS: "classifier",
+    HEAD_CAUSAL_LM: "causal-LM",
+}
 EXAMPLES = {HEAD_MLM: "the embedded minilm-mlm or bert-base-uncased", HEAD_NSP: "bert-base-uncased"}
+NO_MODEL = "Load a model in the Models tab first: a BERT-like model, a causal LM or an encoder-decoder."
 
 
 class InsidePanel(PanelBase, QWidget):
-    """Watch the encoder's formulas run on any loaded BERT-like model."""
+    """Watch the Transformer's formulas run on any loaded BERT-like model, causal LM or encoder-decoder."""
 
     title = "Inside"
     result_shown = Signal(str)  # the view's title, once its new result is drawn
@@ -67,7 +74,9 @@ class InsidePanel(PanelBase, QWidget):
         self.model_combo = compact_combo(QComboBox(), 24)
         self.text_edit = QLineEdit(DEFAULT_TEXT)
         self.text_edit.setPlaceholderText("a sentence; [MASK] where a word is missing (lens, ablation)")
-        self.pair_edit = QLineEdit(placeholderText="optional sentence B (pairs, next-sentence prediction)")
+        self.pair_edit = QLineEdit(
+            placeholderText="optional sentence B (pairs, next-sentence prediction; an encoder-decoder's output)"
+        )
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Compute this view on the model (Enter, Ctrl+Return)")
         self.run_button.clicked.connect(self.run)
@@ -127,7 +136,7 @@ class InsidePanel(PanelBase, QWidget):
         has = self.model_combo.count() > 0
         self.run_button.setEnabled(has)
         if not has:
-            self.status.setText("Load a model in the Models tab first; any BERT-like model works.")
+            self.status.setText(NO_MODEL)
 
     def _select_model(self, key: str) -> None:
         self.refresh_models()
@@ -168,7 +177,7 @@ class InsidePanel(PanelBase, QWidget):
         key, text, pair = self.inputs()
         loaded = self.current_model()
         if loaded is None:
-            self.status.setText("Load a model in the Models tab first; any BERT-like model works.")
+            self.status.setText(NO_MODEL)
             return None
         try:
             fn, args, kwargs = view.job(loaded, text, pair)
@@ -180,7 +189,7 @@ class InsidePanel(PanelBase, QWidget):
         worker.progress.connect(lambda _f, message: self.status.setText(message))
         worker.result.connect(lambda result: self._deliver(view, (key, text, pair), result))
         worker.error.connect(lambda message, _tb: self._failed(view, message))
-        worker.cancelled.connect(lambda: self.status.setText("Cancelled."))
+        worker.cancelled.connect(lambda w=worker: self._cancelled(view, w))
         worker.finished.connect(self._update_busy)
         self.cancel_button.setEnabled(True)
         self.status.setText(f"Running {loaded.name}…")
@@ -193,6 +202,11 @@ class InsidePanel(PanelBase, QWidget):
     def _failed(self, view: InsideView, message: str) -> None:
         view.show_error(message)
         self.status.setText(message_html("error", message))
+
+    def _cancelled(self, view: InsideView, worker: Worker) -> None:
+        """Only a cancel the user asked for is news; a run replaced by a newer one is not."""
+        if view.current_worker is worker:
+            self.status.setText("Cancelled.")
 
     def _shown(self, view: InsideView) -> None:
         if view is self.current_view():

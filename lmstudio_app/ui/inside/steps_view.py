@@ -1,10 +1,16 @@
-"""Self-attention step by step: each formula of one layer, for one head and query token, above its numbers."""
+"""Self-attention step by step: each formula of one layer, for one head and query token, above its numbers.
+
+Encoders show BERT's self-attention; causal LMs their masked self-attention, with the score map whose
+masked cells (−∞) are left empty and marked; encoder-decoders their cross-attention (decoder tokens
+query the source). The words of each step come from ui/inside/steps_text.py.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -16,11 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from lmstudio_app.core.inside.steps import AttentionSteps, Choice, attention_steps
+from lmstudio_app.core.models.registry import HEAD_CAUSAL_LM
 from lmstudio_app.ui.inside.common import InsideView, formula, show_vectors, strip, themed
+from lmstudio_app.ui.inside.steps_text import header, texts
+from lmstudio_app.ui.plot_theme import colours
 from lmstudio_app.ui.widgets.heatmap import Heatmap
 from lmstudio_app.ui.widgets.token_bars import TokenBars
 
 STRIP = 96  # height of a one-row vector strip
+MARKED = 40  # up to this many tokens, each masked cell is also marked "−∞"
 
 
 class StepsView(InsideView):
@@ -46,12 +56,11 @@ class StepsView(InsideView):
         self.head_spin.valueChanged.connect(self._choice_changed)
         self.token_combo.currentIndexChanged.connect(self._choice_changed)
         self.layout_.addLayout(row)
-        self.layout_.addWidget(
-            formula(
-                "Attention(Q, K, V) = softmax(QK<sup>T</sup>/√d<sub>k</sub>)·V &nbsp;&nbsp; "
-                "Z = LayerNorm(X + MultiHead(X)) &nbsp;&nbsp; X′ = LayerNorm(Z + FFN(Z))"
-            )
+        self.header = formula(
+            "Attention(Q, K, V) = softmax(QK<sup>T</sup>/√d<sub>k</sub>)·V &nbsp;&nbsp; "
+            "Z = LayerNorm(X + MultiHead(X)) &nbsp;&nbsp; X′ = LayerNorm(Z + FFN(Z))"
         )
+        self.layout_.addWidget(self.header)
         self.layout_.addWidget(self.note)
         self.page = QWidget()
         grid = QGridLayout(self.page)
@@ -60,8 +69,14 @@ class StepsView(InsideView):
         self.q_strip = strip()
         self.keys_map, self.values_map = strip(), strip()
         self.score_bars = themed(TokenBars(y_title="score"))
+        self.score_bars.plot.setLabel("left", "score × 100")  # the bars draw shares in percent
+        self.score_bars.describe = lambda i, v: f"“{self.score_bars.tokens[i]}”: score {v:+.4f}"
         self.weight_bars = themed(TokenBars(y_title="weight"))
         self.map = themed(Heatmap())
+        self.score_map = strip()
+        self.score_map.masked_text = "−∞ (masked: after the query)"  # NaN cells are drawn hatched
+        self.map.masked_text = "excluded (masked: after the query)"
+        self.mask_marks: list[pg.TextItem] = []
         self.head_strip = strip()
         self.concat_map, self.multi_strip = strip(), strip()
         self.z_strip, self.ffn_hidden_strip, self.ffn_strip, self.out_strip = (
@@ -74,6 +89,7 @@ class StepsView(InsideView):
             ("x", [self.x_strip], STRIP),
             ("qkv", [self.q_strip, self.keys_map, self.values_map], 0),
             ("scores", [self.score_bars], 220),
+            ("mask", [self.score_map], 300),
             ("softmax", [self.weight_bars, self.map], 300),
             ("head", [self.head_strip], STRIP),
             ("multi", [self.concat_map, self.multi_strip], 0),
@@ -95,7 +111,15 @@ class StepsView(InsideView):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.page)
         self.layout_.addWidget(scroll, 1)
-        for heat in (self.score_bars, self.weight_bars, self.map, self.keys_map, self.values_map):
+        self.mask_rows = [self.formulas["mask"], self.score_map]
+        for heat in (
+            self.score_bars,
+            self.weight_bars,
+            self.map,
+            self.score_map,
+            self.keys_map,
+            self.values_map,
+        ):
             heat.hovered.connect(lambda text: self.panel.status.setText(text) if text else None)
 
     def choice(self) -> Choice:
@@ -104,6 +128,8 @@ class StepsView(InsideView):
         )
 
     def job(self, loaded: Any, text: str, pair: str | None) -> tuple:
+        if loaded.has_head(HEAD_CAUSAL_LM):  # a decoder-only model reads one text; B is for encoders
+            pair = None
         return attention_steps, (loaded, text, self.choice(), pair), {}
 
     def _choice_changed(self) -> None:
@@ -129,65 +155,68 @@ class StepsView(InsideView):
 
     def draw(self, s: AttentionSteps) -> None:
         self._set_controls(s)
-        c, tok, n, d = s.choice, s.tokens[s.choice.token], len(s.tokens), s.x.shape[0]
-        h, dk, f = s.n_heads, s.head_dim, s.shapes
-        shape = "{}×{}".format  # noqa: UP032 (used as a function)
-        self.formulas["x"].setText(
-            f"① Input of layer {c.layer} for the query token “{tok}”: <b>x</b> = X[{c.token}], d = {d}"
-        )
+        c, tok, keys, h = s.choice, s.tokens[s.choice.token], s.keys_read, s.n_heads
+        words = texts(s)
+        self.header.setText(header(s))
+        for key, text in words.items():
+            self.formulas[key].setText(text)
         show_vectors(self.x_strip, s.x, ["x"])
-        self.formulas["qkv"].setText(
-            f"② <b>q</b> = x·W<sup>Q</sup><sub>{c.head}</sub>, <b>k</b><sub>j</sub> = x<sub>j</sub>·"
-            f"W<sup>K</sup><sub>{c.head}</sub>, <b>v</b><sub>j</sub> = x<sub>j</sub>·W<sup>V</sup><sub>{c.head}</sub>"
-            f" &nbsp; (W<sup>Q</sup>, W<sup>K</sup>, W<sup>V</sup>: {shape(*f['W^Q'])}; head {c.head} uses "
-            f"columns {c.head * dk}–{(c.head + 1) * dk - 1}, {shape(d, dk)}; d<sub>k</sub> = {dk})"
-        )
         show_vectors(self.q_strip, s.q, [f"q ({tok})"])
         self.q_strip.plot.setTitle("q")
-        show_vectors(self.keys_map, s.keys, s.tokens)
+        show_vectors(self.keys_map, s.keys, keys)
         self.keys_map.plot.setTitle("keys k_j")
-        show_vectors(self.values_map, s.values, s.tokens)
+        show_vectors(self.values_map, s.values, keys)
         self.values_map.plot.setTitle("values v_j")
         for heat in (self.q_strip, self.keys_map, self.values_map):
-            heat.setFixedHeight(max(STRIP, 16 * n + 80))
-        self.formulas["scores"].setText(
-            f"③ score<sub>j</sub> = q·k<sub>j</sub> / √d<sub>k</sub> = q·k<sub>j</sub> / {np.sqrt(dk):.3g}"
-        )
-        self.score_bars.set_values(
-            s.scores, s.tokens, highlight=c.token, title=f"scores of “{tok}” against every key"
-        )
-        self.formulas["softmax"].setText(
-            "④ w<sub>j</sub> = softmax(score)<sub>j</sub> = e<sup>score<sub>j</sub></sup> / Σ<sub>m</sub> "
-            f"e<sup>score<sub>m</sub></sup> &nbsp; = row {c.token} of head {c.head}'s attention map (right)"
-        )
+            heat.setFixedHeight(max(STRIP, 16 * len(keys) + 80))
+        masked = np.isneginf(s.scores)
+        title = f"scores of “{tok}” against every key"
+        if masked.any():
+            title += f" ({int(masked.sum())} masked: −∞, no bar)"
+        own = c.token if s.key_tokens is None else None
+        self.score_bars.set_values(np.where(masked, 0.0, s.scores), keys, highlight=own, title=title)
+        self._draw_score_map(s)
         self.weight_bars.set_values(
-            s.weights, s.tokens, highlight=c.token, title=f"weights (sum {s.weights.sum():.3f})"
+            s.weights, keys, highlight=own, title=f"weights (sum {s.weights.sum():.3f})"
         )
-        self.map.set_matrix(s.attention_map, s.tokens, s.tokens, row_title="query", col_title="key")
+        shown = s.attention_map
+        if s.score_map is not None and s.form.kind == "masked":  # excluded, not merely zero
+            shown = np.where(np.isneginf(s.score_map), np.nan, s.attention_map)
+        self.map.set_matrix(shown, s.tokens, keys, row_title="query", col_title="key")
         self.map.plot.setTitle(f"layer {c.layer}, head {c.head}")
-        self.formulas["head"].setText(
-            f"⑤ head<sub>{c.head}</sub> = Σ<sub>j</sub> w<sub>j</sub>·v<sub>j</sub> &nbsp; ({dk} numbers)"
-        )
         show_vectors(self.head_strip, s.head_output, [f"head {c.head}"])
-        self.formulas["multi"].setText(
-            f"⑥ MultiHead = Concat(head<sub>0</sub>, …, head<sub>{h - 1}</sub>)·W<sup>O</sup> + b<sup>O</sup> "
-            f"&nbsp; (Concat: {h}×{dk} = {h * dk} numbers; W<sup>O</sup>: {shape(*f['W^O'])})"
-        )
         show_vectors(self.concat_map, s.heads, [f"head {i}" for i in range(h)])
         self.concat_map.plot.setTitle("every head's output for this token")
         self.concat_map.setFixedHeight(max(STRIP, 16 * h + 80))
         self.multi_strip.setFixedHeight(max(STRIP, 16 * h + 80))
         show_vectors(self.multi_strip, s.multi_head, ["MultiHead"])
-        self.formulas["z"].setText("⑦ Z = LayerNorm(x + MultiHead) &nbsp; (first residual connection)")
         show_vectors(self.z_strip, s.z, ["Z"])
-        self.formulas["ffn"].setText(
-            f"⑧ FFN(Z) = act(Z·W<sub>1</sub> + b<sub>1</sub>)·W<sub>2</sub> + b<sub>2</sub> &nbsp; "
-            f"(W<sub>1</sub>: {shape(*f['W_1'])}, W<sub>2</sub>: {shape(*f['W_2'])})"
-        )
-        show_vectors(self.ffn_hidden_strip, s.ffn_hidden, ["act(Z·W1+b1)"])
-        show_vectors(self.ffn_strip, s.ffn, ["FFN(Z)"])
-        self.formulas["out"].setText(
-            f"⑨ X′ = LayerNorm(Z + FFN(Z)) = the layer's output for “{tok}”. The model's own hidden state "
-            f"differs by at most <b>{s.max_error:.1e}</b>: these formulas are what the model computes."
-        )
+        show_vectors(self.ffn_hidden_strip, s.ffn_hidden, ["FFN hidden"])
+        show_vectors(self.ffn_strip, s.ffn, ["FFN"])
         show_vectors(self.out_strip, np.stack([s.output, s.model_output]), ["X′ (rebuilt)", "model's X′"])
+
+    def _draw_score_map(self, s: AttentionSteps) -> None:
+        """The head's scores for every query: a decoder's masked cells are empty and marked −∞."""
+        for widget in self.mask_rows:
+            widget.setVisible(s.score_map is not None)
+        for mark in self.mask_marks:
+            self.score_map.plot.removeItem(mark)
+        self.mask_marks = []
+        if s.score_map is None:
+            return
+        hidden = np.isneginf(s.score_map)
+        finite = s.score_map[~hidden]
+        top = float(np.abs(finite).max()) if finite.size else 1.0
+        shown = np.where(hidden, np.nan, s.score_map)
+        self.score_map.set_matrix(
+            shown, s.tokens, s.keys_read, levels=(-top, top), row_title="query", col_title="key"
+        )
+        self.score_map.plot.setTitle(f"scores of head {s.choice.head}, every query")
+        rows = s.tokens
+        self.score_map.setFixedHeight(max(220, 18 * len(rows) + 90))
+        if hidden.any() and len(rows) <= MARKED:
+            for r, k in zip(*np.nonzero(hidden), strict=True):
+                mark = pg.TextItem("−∞", color=colours().foreground, anchor=(0.5, 0.5))
+                mark.setPos(k + 0.5, r + 0.5)
+                self.score_map.plot.addItem(mark)
+                self.mask_marks.append(mark)

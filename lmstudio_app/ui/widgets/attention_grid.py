@@ -1,5 +1,8 @@
 """Overview of every head: a layers x heads grid of small attention maps, drawn as one image.
 
+Cells may be rectangles (cross-attention: decoder rows x encoder columns); NaN weights are masked cells
+(a causal model's later positions) and are hatched, never drawn as a zero weight.
+
 One image for all cells (rather than one plot per head) keeps drawing a 6 x 12 grid of 128-token maps
 to a few milliseconds. Each cell is scaled to its own maximum so that weak heads still show their
 pattern (the colour bar says so); hovering reads out the true weight and clicking a cell selects that
@@ -19,55 +22,71 @@ from PySide6.QtWidgets import QWidget
 
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.plot_theme import PlotColours, colormap, colours, lookup_table, register, style_plot
+from lmstudio_app.ui.widgets.masked import HatchItem
 
 MAX_CELL = 128  # pixels per cell side; longer inputs are averaged down in the overview only
 MIN_CELL = 48  # short inputs are repeated up to this, so a 1-pixel gap is a thin line, not a band
 GAP = 1
+WEIGHT_TOP = 253  # colour indices 0..253 are weights; then masked (see-through to a HatchItem), the gaps
+MASKED_INDEX, GAP_INDEX = 254, 255
 MAX_STRETCH = 2.0  # a cell may be this much wider than tall (or taller than wide) to fill the view
 
 
-def _pool(weights: np.ndarray, size: int) -> np.ndarray:
-    """Average the last two axes down to at most `size` x `size` (block means, padded with zeros)."""
-    n = weights.shape[-1]
+def _pool_axis(weights: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Block means along `axis` down to at most `size` entries; NaN (masked) entries are left out of a block's
+    mean, and a block of masked entries only stays masked."""
+    axis %= weights.ndim
+    n = weights.shape[axis]
     factor = math.ceil(n / size)
     if factor <= 1:
         return weights
     m = math.ceil(n / factor) * factor
-    padded = np.zeros((*weights.shape[:-2], m, m), dtype=weights.dtype)
-    padded[..., :n, :n] = weights
-    shape = (*weights.shape[:-2], m // factor, factor, m // factor, factor)
-    return padded.reshape(shape).mean(axis=(-3, -1))
+    pad = [(0, 0)] * weights.ndim
+    pad[axis] = (0, m - n)
+    padded = np.pad(weights, pad, constant_values=np.nan)
+    blocks = padded.reshape(*weights.shape[:axis], m // factor, factor, *weights.shape[axis + 1 :])
+    seen = (~np.isnan(blocks)).sum(axis=axis + 1)
+    total = np.nansum(blocks, axis=axis + 1)
+    return np.divide(total, seen, out=np.full(total.shape, np.nan, np.float32), where=seen > 0)
 
 
 def grid_lookup_table(c: PlotColours | None = None) -> np.ndarray:
-    """The weights colour map on indices 0..254, and index 255 for the gaps between cells."""
+    """RGBA: the weights colour map on indices 0..WEIGHT_TOP, a transparent masked index (the grid's hatch
+    shows through it), then the gaps between cells."""
     c = c or colours()
-    lut = lookup_table("weights", c)[np.linspace(0, 255, 255).round().astype(int)]
+    lut = lookup_table("weights", c)[np.linspace(0, 255, WEIGHT_TOP + 1).round().astype(int)]
     gap = pg.mkColor(c.muted)
-    return np.vstack([lut, np.array([[gap.red(), gap.green(), gap.blue()]], dtype=np.uint8)])
+    extra = np.array([[0, 0, 0, 0], [gap.red(), gap.green(), gap.blue(), 255]], dtype=np.uint8)
+    opaque = np.hstack([lut, np.full((len(lut), 1), 255, dtype=np.uint8)])
+    return np.vstack([opaque, extra])
 
 
-def mosaic(weights: np.ndarray, per_cell_max: bool = True) -> tuple[np.ndarray, int]:
-    """(layers, heads, n, n) weights -> (uint8 colour-index image of the grid, cell side in pixels).
+def mosaic(weights: np.ndarray, per_cell_max: bool = True) -> tuple[np.ndarray, tuple[int, int]]:
+    """(layers, heads, n, m) weights -> (uint8 colour-index image of the grid, cell (height, width) in pixels).
 
     Indices instead of RGB let Qt draw an 8-bit indexed image with a colour table, which keeps the
-    whole grid to a few milliseconds.
+    whole grid to a few milliseconds. NaN (masked) pixels get the see-through masked index.
     """
-    cells = _pool(np.asarray(weights, dtype=np.float32), MAX_CELL)
-    repeat = math.ceil(MIN_CELL / max(cells.shape[-1], 1))
-    if repeat > 1:
-        cells = cells.repeat(repeat, axis=-1).repeat(repeat, axis=-2)
-    layers, heads, side = cells.shape[0], cells.shape[1], cells.shape[-1]
+    cells = np.asarray(weights, dtype=np.float32)
+    cells = _pool_axis(_pool_axis(cells, MAX_CELL, -1), MAX_CELL, -2)
+    for axis in (-1, -2):
+        repeat = math.ceil(MIN_CELL / max(cells.shape[axis], 1))
+        if repeat > 1:
+            cells = cells.repeat(repeat, axis=axis)
+    layers, heads, rows, cols = cells.shape
+    masked = np.isnan(cells)
+    values = np.where(masked, np.float32(0), cells)
     if per_cell_max:
-        top = cells.max(axis=(-2, -1), keepdims=True)
-        scale = np.divide(254.0, top, out=np.zeros_like(top), where=top > 0)
+        top = values.max(axis=(-2, -1), keepdims=True)
+        scale = np.divide(float(WEIGHT_TOP), top, out=np.zeros_like(top), where=top > 0)
     else:
-        scale = np.float32(254.0)
-    stride = side + GAP
-    padded = np.full((layers, stride, heads, stride), 255, dtype=np.uint8)
-    padded[:, :side, :, :side] = np.minimum(cells * scale + 0.5, 254).astype(np.uint8).transpose(0, 2, 1, 3)
-    image = padded.reshape(layers * stride, heads * stride)[: layers * stride - GAP, : heads * stride - GAP]
-    return np.ascontiguousarray(image), side
+        scale = np.float32(WEIGHT_TOP)
+    index = np.minimum(values * scale + 0.5, WEIGHT_TOP).astype(np.uint8)
+    index[masked] = MASKED_INDEX
+    padded = np.full((layers, rows + GAP, heads, cols + GAP), GAP_INDEX, dtype=np.uint8)
+    padded[:, :rows, :, :cols] = index.transpose(0, 2, 1, 3)
+    image = padded.reshape(layers * (rows + GAP), heads * (cols + GAP))[:-GAP, :-GAP]
+    return np.ascontiguousarray(image), (rows, cols)
 
 
 class AttentionGrid(pg.GraphicsLayoutWidget):
@@ -88,6 +107,9 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.plot.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
+        self.hatch = HatchItem()  # under the image: seen through its masked cells only
+        self.hatch.hide()
+        self.plot.addItem(self.hatch)
         self.marker = pg.QtWidgets.QGraphicsRectItem()
         self.marker.setZValue(10)
         self.marker.hide()
@@ -105,7 +127,8 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.row_tokens: list[str] = []
         self.col_tokens: list[str] = []
         self.cells: list[tuple[int, int, QRectF]] = []
-        self.side = 0
+        self.side = (0, 0)  # a cell's (height, width) in image pixels
+        self.masked_text = "masked"
         self.readout = ""
         self._user_zoomed = False
         # A bound method, not a lambda holding `self`: such a closure keeps a parentless grid alive through
@@ -122,6 +145,7 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         self.colorbar.setColorMap(colormap("weights", c))
         self.marker.setPen(QPen(QColor(c.accent), 0))
         self._lut = grid_lookup_table(c)
+        self.hatch.set_colours(c)
         if self.image.image is not None:
             self.image.setLookupTable(self._lut)
 
@@ -136,18 +160,20 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
             self.image.clear()
             self.cells = []
             return
-        image, side = mosaic(self.weights, per_cell_max)
-        self.side = side
-        stride = side + GAP
+        image, (height, width) = mosaic(self.weights, per_cell_max)
+        self.side = (height, width)
         self.image.setImage(image, autoLevels=False, levels=(0, 255), lut=self._lut)
         self.image.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
+        self.hatch.setRect(QRectF(0, 0, image.shape[1], image.shape[0]))
+        self.hatch.setVisible(bool((image == MASKED_INDEX).any()))
         self.cells = [
-            (layer, head, QRectF(head * stride, layer * stride, side, side))
+            (layer, head, QRectF(head * (width + GAP), layer * (height + GAP), width, height))
             for layer in range(layers)
             for head in range(heads)
         ]
-        self.plot.getAxis("left").setTicks([[(i * stride + side / 2, str(i)) for i in range(layers)]])
-        self.plot.getAxis("top").setTicks([[(i * stride + side / 2, str(i)) for i in range(heads)]])
+        left = [(i * (height + GAP) + height / 2, str(i)) for i in range(layers)]
+        self.plot.getAxis("left").setTicks([left])
+        self.plot.getAxis("top").setTicks([[(i * (width + GAP) + width / 2, str(i)) for i in range(heads)]])
         self._user_zoomed = False
         self.fit()
         self.marker.hide()
@@ -186,13 +212,13 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
         if not self.cells or not self.plot.sceneBoundingRect().contains(scene_pos):
             return None
         p = self.plot.vb.mapSceneToView(scene_pos)
-        stride = self.side + GAP
-        layer, head = math.floor(p.y() / stride), math.floor(p.x() / stride)
-        dy, dx = p.y() - layer * stride, p.x() - head * stride
+        height, width = self.side
+        layer, head = math.floor(p.y() / (height + GAP)), math.floor(p.x() / (width + GAP))
+        dy, dx = p.y() - layer * (height + GAP), p.x() - head * (width + GAP)
         layers, heads, n, m = self.weights.shape
-        if not (0 <= layer < layers and 0 <= head < heads and 0 <= dy < self.side and 0 <= dx < self.side):
+        if not (0 <= layer < layers and 0 <= head < heads and 0 <= dy < height and 0 <= dx < width):
             return None
-        return layer, head, min(n - 1, int(dy * n / self.side)), min(m - 1, int(dx * m / self.side))
+        return layer, head, min(n - 1, int(dy * n / height)), min(m - 1, int(dx * m / width))
 
     def _mouse_moved(self, pos: QPointF) -> None:
         hit = self.cell_at(pos)
@@ -200,10 +226,13 @@ class AttentionGrid(pg.GraphicsLayoutWidget):
             self.readout = ""
         else:
             layer, head, q, k = hit
+            weight = float(self.weights[layer, head, q, k])
+            query, key = self.row_tokens[q], self.col_tokens[k]
             self.readout = (
-                f"layer {layer}, head {head}: query “{self.row_tokens[q]}” gives "
-                f"{fmt.percent(float(self.weights[layer, head, q, k]))} of its attention to key "
-                f"“{self.col_tokens[k]}”"
+                f"layer {layer}, head {head}: query “{query}” → key “{key}”: {self.masked_text}"
+                if math.isnan(weight)
+                else f"layer {layer}, head {head}: query “{query}” gives {fmt.percent(weight)} of its attention "
+                f"to key “{key}”"
             )
         self.setToolTip(self.readout)
         self.hovered.emit(self.readout)

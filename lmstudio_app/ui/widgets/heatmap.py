@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsView, QWidget
 from lmstudio_app.core.jsonio import OutputError, write_bytes
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.plot_theme import PlotColours, colormap, lookup_table, register, style_plot
+from lmstudio_app.ui.widgets.masked import HatchItem
 from lmstudio_app.ui.widgets.token_axis import TokenAxis
 
 
@@ -87,7 +88,8 @@ class Heatmap(pg.GraphicsLayoutWidget):
     """matrix[row, col] as coloured cells; rows top to bottom, labels on the left and bottom axes.
 
     `unit` names what the colour means (on the colour bar, in percent when `percent`, as the readouts
-    are); `hover(row, col, value)` words the readout, by default "row → col: value".
+    are); `hover(row, col, value)` words the readout, by default "row → col: value". NaN cells are masked
+    (hatched, see widgets/masked.py) and read out as "row → col: `masked_text`".
     """
 
     hovered = Signal(str)  # a readout of the cell under the mouse, "" when outside
@@ -109,6 +111,10 @@ class Heatmap(pg.GraphicsLayoutWidget):
         self.plot.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
+        self.hatch = HatchItem()
+        self.hatch.hide()
+        self.plot.addItem(self.hatch)
+        self.masked_text = "masked"
         self.colorbar = pg.ColorBarItem(
             values=(0.0, 1.0),
             label=f"{unit} (%)" if percent else unit,
@@ -145,6 +151,7 @@ class Heatmap(pg.GraphicsLayoutWidget):
         for line in self.dividers:
             line.setPen(pg.mkPen(c.divider, width=2))
         self.colorbar.setColorMap(colormap(self.colormap, c))
+        self.hatch.set_colours(c)
         if self.matrix.size:
             self.image.setLookupTable(lookup_table(self.colormap, c))
 
@@ -174,18 +181,22 @@ class Heatmap(pg.GraphicsLayoutWidget):
             line.setVisible(at is not None and m.size > 0)
             if at is not None:
                 line.setValue(at)
+        masked = bool(np.isnan(m).any())
+        self.hatch.setVisible(masked and m.size > 0)
         if m.size == 0:
             self.image.clear()
             self.colorbar.hide()
             return
         if levels is None:
-            top = float(np.abs(m).max()) or 1.0
+            top = float(np.nanmax(np.abs(m))) if not np.isnan(m).all() else 0.0
+            top = top or 1.0
             levels = (-top, top) if self.colormap == "diverging" else (0.0, top)
         self.levels = levels
         self.colorbar.show()
         self.colorbar.setLevels((levels[0] * self.bar_scale, levels[1] * self.bar_scale))
         self.image.setImage(m, levels=levels, lut=lookup_table(self.colormap), autoLevels=False)
         self.image.setRect(QRectF(0, 0, m.shape[1], m.shape[0]))
+        self.hatch.setRect(QRectF(0, 0, m.shape[1], m.shape[0]))
         self.plot.setLimits(xMin=-1.5, xMax=m.shape[1] + 0.5, yMin=-0.5, yMax=m.shape[0] + 0.5)
         self.plot.setRange(xRange=(0, m.shape[1]), yRange=(0, m.shape[0]), padding=0.01)
 
@@ -200,6 +211,8 @@ class Heatmap(pg.GraphicsLayoutWidget):
 
     def describe(self, row: int, col: int) -> str:
         value = float(self.matrix[row, col])
+        if math.isnan(value):
+            return f"{self.rows[row]} → {self.cols[col]}: {self.masked_text}"
         if self.hover is not None:
             return self.hover(row, col, value)
         return f"{self.rows[row]} → {self.cols[col]}: {self.value_text(value)}"
