@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lmstudio_app.commands import finetune_qa, finetune_tokens
 from lmstudio_app.commands._common import (
     MAX_SEED,
     first_ctrl_c_stops,
@@ -24,10 +25,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-m", "--model", default=DEFAULT_ENCODER, help=f"base model (default: {DEFAULT_ENCODER})"
     )
-    parser.add_argument("--csv", required=True, help="the training table (CSV, TSV, JSONL or XLSX)")
-    parser.add_argument("--text-column", required=True, help="the column with the texts")
+    parser.add_argument(
+        "--task",
+        choices=["labels", "tokens", "qa"],
+        default="labels",
+        help="labels: one label per text (--csv); tokens: a tag per word, NER or POS (--data); "
+        "qa: extractive question answering (--data)",
+    )
+    parser.add_argument("--csv", help="the training table (CSV, TSV, JSONL or XLSX) of --task labels")
+    parser.add_argument(
+        "--data",
+        help="the training file of --task tokens (CoNLL, or JSONL tokens/spans) or --task qa (SQuAD "
+        "JSON/JSONL, or a table with question, context and answer columns)",
+    )
+    parser.add_argument("--val-data", help="a separate validation file for --data (same layout)")
+    parser.add_argument("--text-column", help="the column with the texts")
     parser.add_argument("--text-pair-column", help="a second text column (sentence pairs)")
-    parser.add_argument("--label-column", required=True, help="the column with the labels")
+    parser.add_argument("--label-column", help="the column with the labels")
     parser.add_argument(
         "-o", "--output", required=True, help="the folder to write (model, metrics.json, checkpoints)"
     )
@@ -74,6 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--encoding", help="the table's encoding (default: detected)")
     parser.add_argument("--delimiter", help="the table's delimiter (default: detected); 'tab' for a tab")
+    finetune_tokens.add_arguments(parser)
+    finetune_qa.add_arguments(parser)
 
 
 def _say(message: str) -> None:
@@ -131,6 +147,7 @@ def _max_length(args: argparse.Namespace, train: Any) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.data.labeled import split_warnings
+    from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.finetune.datasets import DataPlan, build_splits, load_labeled
     from lmstudio_app.core.finetune.job import fine_tune
     from lmstudio_app.core.finetune.settings import FineTuneSettings
@@ -138,6 +155,12 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.tasks import Cancelled
     from lmstudio_app.core.training.record import RunRecord
 
+    if args.task == "tokens":
+        return finetune_tokens.run(args)
+    if args.task == "qa":
+        return finetune_qa.run(args)
+    if not (args.csv and args.text_column and args.label_column):
+        raise UserError("--task labels needs --csv FILE --text-column C --label-column L.")
     out = check_output_dir(args.output)  # before reading any data: the answers do not depend on it
     RunRecord(out).check_start(args.resume)
     state = throttled_progress()

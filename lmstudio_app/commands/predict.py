@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lmstudio_app.commands import predict_qa, predict_tokens
 from lmstudio_app.commands._common import print_json, stderr_progress
 
 NAME = "predict"
@@ -18,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
     parser.add_argument("--json", action="store_true", help='print [{"text", "label", "score"}, ...]')
     parser.add_argument("--csv", help="classify every row of this table instead")
+    parser.add_argument("--conll", help="a word tagger: tag every token of this CoNLL file into -o OUT")
     parser.add_argument("--text-column", help="the text column of --csv")
     parser.add_argument("--text-pair-column", help="the second text column of --csv (sentence pairs)")
     parser.add_argument(
@@ -27,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "plus predicted_label, score and note)",
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
+    predict_qa.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.finetune.predict import predict_csv, predict_texts
     from lmstudio_app.core.outputs import check_output_file
 
+    if predict_qa.wanted(args):
+        return predict_qa.run(args)
+    if predict_tokens.wanted(args):
+        return predict_tokens.run(args)
     if args.csv:
         if args.texts:
             raise UserError("Give either texts or --csv, not both.")

@@ -15,7 +15,7 @@ from processes import cli_env, run_cli
 
 from lmstudio_app import APP_NAME
 from lmstudio_app.cli import main
-from lmstudio_app.core.models.sources import DEFAULT_CAUSAL_LM, find_embedded
+from lmstudio_app.core.models.sources import DEFAULT_CAUSAL_LM
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +84,13 @@ def test_bad_input_is_exit_2_with_one_line(
     assert err.startswith(f"{APP_NAME}: error:") and message in err
 
 
-def test_without_the_embedded_causal_lm_the_default_says_to_pass_m(env) -> None:
-    if find_embedded(DEFAULT_CAUSAL_LM) is not None:
-        pytest.skip("the embedded minilm-clm is installed here")
-    result = run_cli("generate", "the cat", env=env)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "minilm-clm is not installed: pass -m MODEL" in result.stderr
+def test_without_the_embedded_causal_lm_the_default_says_to_pass_m(capsys, monkeypatch, tmp_path) -> None:
+    """An install without resources/models/minilm-clm (e.g. a trimmed bundle): one line, exit 2."""
+    from lmstudio_app.core.models import sources
+
+    (tmp_path / "models").mkdir()
+    monkeypatch.setattr(sources, "resources_dir", lambda: tmp_path)
+    assert sources.find_embedded(DEFAULT_CAUSAL_LM) is None
+    assert main(["generate", "the cat"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "minilm-clm is not installed: pass -m MODEL" in err[0]

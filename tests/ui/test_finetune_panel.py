@@ -191,3 +191,44 @@ def test_a_stopped_run_shows_the_accuracy_it_was_evaluated_at(tmp_path):
         {"eval_accuracy": 0.9},
         "",
     )
+
+
+def test_a_token_tagging_run_is_listed_and_says_where_its_results_are(qtbot, tmp_path, tiny_model):
+    """Runs of job kinds this tab has no views for yet (token tagging, QA) are listed by kind; opening
+    one says in one line where its metrics and model are, instead of a classifier's views failing on it."""
+    import json
+    import random
+
+    from tagging_helpers import rule_sentence
+
+    from lmstudio_app.core.tokens.files import TokenDataPlan
+    from lmstudio_app.core.tokens.job import train_tagger
+    from lmstudio_app.core.tokens.settings import TokenSettings
+    from lmstudio_app.core.training.runs import new_run_dir
+
+    rng = random.Random(0)
+    data = tmp_path / "tags.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps(dict(zip(("tokens", "tags"), rule_sentence(rng, 5), strict=True))) + "\n"
+            for _ in range(20)
+        ),
+        encoding="utf-8",
+    )
+    train, val = TokenDataPlan(str(data), None, 0.2, 0).build()
+    settings = TokenSettings(
+        base_model=str(tiny_model("encoder")), max_steps=2, eval_steps=2, patience=0, max_length=16
+    )
+    run_dir = new_run_dir("tagger-run")
+    train_tagger(train, val, settings, run_dir)
+
+    panel = FineTunePanel(AppState())
+    qtbot.addWidget(panel)
+    panel.show()
+    row = next(r for r in range(panel.runs.rowCount()) if panel.runs.item(r, 0).text() == run_dir.name)
+    assert "token tagging" in [panel.runs.item(row, c).text() for c in range(panel.runs.columnCount())]
+    panel.runs.selectRow(row)
+    assert panel.open_results() is None and not panel.dialogs
+    assert (
+        "token tagging run" in panel.message.text() and str(run_dir / "metrics.json") in panel.message.text()
+    )

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmstudio_app.core.training.record import METRICS_FILE, RunRecord
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.finetune.run_dialog import RunDialog, add_close
-from lmstudio_app.ui.finetune.runs_list import RunsList
+from lmstudio_app.ui.finetune.runs_list import KINDS, RunsList
 from lmstudio_app.ui.finetune.training_session import active_sessions
 from lmstudio_app.ui.panel import PanelBase
 from lmstudio_app.ui.qthreading import Worker
@@ -33,6 +34,7 @@ def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]
     return {run_info(p).name: RunRecord(p).history() for p in run_dirs}
 
 
+VIEWED_KINDS = ("finetune", "pretrain")  # job kinds this tab has train and results views for
 NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
 
 
@@ -174,10 +176,25 @@ class FineTunePanel(PanelBase, QWidget):
         dialog.show()
         return dialog
 
+    def _opens_here(self, run: Any) -> bool:
+        """Whether this tab has views for the run's kind; else say, in one line, where its results are."""
+        if run.kind in VIEWED_KINDS:
+            return True
+        kind = KINDS.get(run.kind, run.kind)
+        self._say(
+            f"{run.name} is a {kind} run, which this tab cannot show yet: its metrics are in "
+            f"{run.path / METRICS_FILE}, and `lmstudio-app predict -m {RunRecord(run.path).model_dir()}` uses its model "
+            f"(`lmstudio-app finetune --task {run.kind} -o {run.path} --resume` continues it).",
+            error=True,
+        )
+        return False
+
     def open_results(self) -> RunDialog | None:
         selected = self.runs.selected_runs()
         if len(selected) != 1 or selected[0].status != "finished":
             self._say("Select one finished run to open its results.", error=True)
+            return None
+        if not self._opens_here(selected[0]):
             return None
         dialog = self._dialog(selected[0].path)
         dialog.open_results()
@@ -187,6 +204,8 @@ class FineTunePanel(PanelBase, QWidget):
         selected = self.runs.selected_runs()
         if len(selected) != 1 or not selected[0].resumable:
             self._say("Select one cancelled run with a checkpoint to resume it.", error=True)
+            return None
+        if not self._opens_here(selected[0]):
             return None
         dialog = self._dialog(selected[0].path)
         dialog.resume()

@@ -10,7 +10,12 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 COLUMNS = ["Name", "Status", "Kind", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
-KINDS = {"finetune": "fine-tune", "pretrain": "pre-training"}
+KINDS = {
+    "finetune": "fine-tune",
+    "pretrain": "pre-training",
+    "tokens": "token tagging",
+    "qa": "question answering",
+}
 # mid tones: readable on the light and on the dark theme's table background
 STATUS_COLOURS = {
     "finished": "#2e9e57",
