@@ -8,8 +8,8 @@ next-token table's latency.
    - bare: `model.generate(**inputs, do_sample=False, max_new_tokens=N, min_new_tokens=N)`, nothing else;
    - core: `core/generate/stream.generate` with an `on_token` callback (what the CLI and the tab call:
      scores and raw logits kept, each token decoded with its probability and five alternatives);
-   - GUI: the Generate tab's `GenerateBox` offscreen: a Worker thread, each token relayed to the window's
-     thread by a queued signal and drawn as a coloured span, timed from `start` to `finished`.
+   - GUI: the Generate tab's `GenerateBox` offscreen: a Worker thread, tokens drained into the window's
+     thread every 40 ms and drawn as coloured spans, timed from `start` to `finished`.
    All three must give the same tokens. Goal: the app costs no more than 10 % (ratio >= 0.90).
 2. The next-token table: `next_token_distribution` on a 20-token prompt (top 10) against one bare forward
    pass with a softmax, median of 20; and the tab's own path (`predict_now` to `distribution_shown`,

@@ -1,13 +1,17 @@
 """Generate and watch it stream: strategy and settings, Generate/Stop, "N / max tokens", the output.
 
-The core's `generate` calls `on_token` on the worker thread for every new token; a `TokenRelay` signal
-carries each one to the GUI thread (a queued connection), where it is appended as a coloured span. Stop
-asks the worker's TaskState to stop: the core ends the loop and what was generated stays on screen.
+The core's `generate` calls `on_token` on the worker thread for every new token; it lands in the run's own
+inbox (a deque: appends are thread-safe), which the window drains every FLUSH_MS and appends as coloured
+spans. Waking the window's thread once per token (a queued signal each) cost the stream ~10 % of its
+speed; 25 updates a second still read as streaming. Stop asks the worker's TaskState to stop: the core
+ends the loop and what was generated stays on screen.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from collections import deque
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
@@ -23,12 +27,6 @@ SHORTCUT = "Ctrl+Return"
 FLUSH_MS = 40
 
 
-class TokenRelay(QObject):
-    """Carries tokens from the worker thread to the GUI thread; one per run, so runs never mix."""
-
-    token = Signal(object)  # GeneratedToken
-
-
 class GenerateBox(QWidget):
     """`run` on the button or Ctrl+Enter; the panel answers with `start(...)`. `finished` after any end."""
 
@@ -38,10 +36,8 @@ class GenerateBox(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.latest = LatestOnly(self)
-        # Tokens are drawn at most every FLUSH_MS: a repaint per token took the GIL from the worker
-        # often enough to cost the stream ~10 % of its speed; 25 updates a second still read as streaming.
-        self._pending: list[GeneratedToken] = []
-        self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS, timeout=self._flush)
+        self._inbox: deque[GeneratedToken] = deque()  # the running generation's tokens, not yet shown
+        self._flush_timer = QTimer(self, interval=FLUSH_MS, timeout=self._flush)
         self.result: Generation | None = None
         self.form = StrategyForm()
         self.run_button = QPushButton("Generate (Ctrl+Enter)")
@@ -81,8 +77,7 @@ class GenerateBox(QWidget):
     def start(self, loaded: LoadedModel, prompt: str, source: str | None, settings: GenerateSettings) -> None:
         """Generate on a worker; tokens stream into the output as they come. The core checks the settings
         against the model (a UserError arrives as the status line)."""
-        relay = TokenRelay(self)
-        relay.token.connect(self._token)
+        self._inbox = inbox = deque()  # a new run's own: a stopped older one can append nothing shown
         worker = self.latest.submit(
             generate,
             loaded.model,
@@ -90,14 +85,13 @@ class GenerateBox(QWidget):
             prompt,
             settings,
             source=source,
-            on_token=relay.token.emit,
+            on_token=inbox.append,
         )
         worker.result.connect(self._done)
         worker.error.connect(lambda message, _details: self.say("error", message))
         worker.cancelled.connect(self._stopped)
-        worker.finished.connect(lambda: self._finished(relay))
+        worker.finished.connect(self._finished)
         self.result = None
-        self._pending = []
         self.output.text.start(prompt)
         self.progress.setRange(0, settings.max_new_tokens)
         self.progress.setValue(0)
@@ -106,6 +100,7 @@ class GenerateBox(QWidget):
         beams = " (beam search shows its tokens at the end)" if settings.strategy == "beam" else ""
         self.say("", f"Generating with {loaded.key}…{beams}")
         worker.start()
+        self._flush_timer.start()
 
     def stop(self) -> None:
         self.latest.cancel()
@@ -115,19 +110,15 @@ class GenerateBox(QWidget):
         n = len(self.output.text.tokens)
         return f"{n} token{'s' if n != 1 else ''}"
 
-    def _token(self, token: GeneratedToken) -> None:
-        self._pending.append(token)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
-
     def _stopped(self) -> None:
         self._flush()
         self.say("", f"Stopped after {self._count()}.")
 
     def _flush(self) -> None:
-        self._flush_timer.stop()
-        if self._pending:
-            tokens, self._pending = self._pending, []
+        tokens = []
+        while self._inbox:
+            tokens.append(self._inbox.popleft())
+        if tokens:
             self.output.text.append_tokens(tokens)
             self.progress.setValue(min(len(self.output.text.tokens), self.progress.maximum()))
 
@@ -142,9 +133,9 @@ class GenerateBox(QWidget):
         self.progress.setValue(min(len(generation.tokens), self.progress.maximum()))
         self.say("", f"Generated {self._count()}. Hover a token for its probability and the alternatives.")
 
-    def _finished(self, relay: TokenRelay) -> None:
+    def _finished(self) -> None:
         self._flush()  # a stopped run keeps every token that arrived
-        relay.deleteLater()
+        self._flush_timer.stop()
         self.run_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.finished.emit()
