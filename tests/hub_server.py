@@ -51,6 +51,7 @@ class Behaviour:
 
     slow_file: str | None = None  # sent in small pieces, after every other file of its repo was served
     slow_delay_s: float = 0.05
+    late_file: str | None = None  # its GET answers only after every other file of its repo was served
     cut_file: str | None = None  # its first GET ends after `cut_after` bytes (connection closed)
     cut_after: int = 0
 
@@ -106,7 +107,8 @@ class FakeHub:
     def _file_done(self, repo: HubRepo, name: str, sent: int) -> None:
         with self._lock:
             self.bytes_sent[name] = self.bytes_sent.get(name, 0) + sent
-            others = [n for n in repo.files if n != self.behaviour.slow_file]
+            waiting = (self.behaviour.slow_file, self.behaviour.late_file)
+            others = [n for n in repo.files if n not in waiting]
             if all(self.bytes_sent.get(n, 0) >= len(repo.files[n]) for n in others):
                 self._others_served.set()
 
@@ -206,6 +208,8 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if content is None:
                 headers["X-Error-Code"] = "EntryNotFound"
                 return self._json({"error": "Entry not found"}, status=404, headers=headers)
+            if body and name == hub.behaviour.late_file:
+                hub._others_served.wait(timeout=10)  # the client learns its size only after the rest
             start = 0
             if match := re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or ""):
                 start = min(int(match[1]), len(content))

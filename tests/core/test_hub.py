@@ -88,6 +88,16 @@ def test_download_reports_progress_and_lands_a_loadable_model(online_hub, repos,
     assert len(hub.requests) == before
 
 
+def test_progress_never_reads_100_percent_while_the_weights_are_still_to_come(online_hub) -> None:
+    """The download's byte total grows as each file starts: small files done before the weights begin
+    once read as 100 % (and a cancel at a third then saw nothing below it)."""
+    online_hub(Behaviour(late_file=WEIGHTS, slow_file=WEIGHTS, slow_delay_s=0.01))
+    fractions: list[float] = []
+    sources.resolve("tiny/mlm", state=TaskState(lambda f, _m: fractions.append(f)))
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert all(f < 0.99 for f in fractions[:-1]), fractions
+
+
 def test_cancel_mid_download_keeps_no_broken_model_and_the_retry_fetches_the_rest(
     online_hub, repos, monkeypatch
 ) -> None:

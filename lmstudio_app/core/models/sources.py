@@ -312,11 +312,15 @@ def _progress_bar(state: TaskState, repo_id: str) -> type:
     """A silent tqdm class for snapshot_download: every update checks for cancel, byte counts become progress.
 
     snapshot_download makes several bars from it (files done, bytes received, bytes written) and grows
-    their totals as files start, so the fraction shown is kept from going backwards.
+    the byte totals only as each file starts: a small file done before the weights start reads as 100 %
+    of the bytes known so far. So the byte fraction is held below the share of files done (plus the one
+    under way), and the fraction shown is kept from going backwards.
     """
     from tqdm.std import tqdm
 
     shown = [0.0]
+    files = {"done": 0.0, "total": 0.0}
+    message = [""]
     lock = threading.Lock()
 
     class _StateBar(tqdm):  # type: ignore[misc, valid-type]
@@ -327,10 +331,19 @@ def _progress_bar(state: TaskState, repo_id: str) -> type:
         def update(self, n: float | None = 1) -> bool | None:
             state.raise_if_stopped()
             result = super().update(n)
-            if self.unit == "B" and self.total:
-                with lock:  # bars update from several download threads: report in order
-                    shown[0] = max(shown[0], min(1.0, self.n / self.total))
-                    state.progress(shown[0], f"Downloading {repo_id} ({self.total / 1e6:.1f} MB)")
+            with lock:  # bars update from several download threads: report in order
+                if self.unit != "B" and self.total:  # the files-done bar: its total is known up front
+                    files.update(done=self.n, total=self.total)
+                    if self.n >= self.total and message[0]:  # the last file is in: all bytes are
+                        shown[0] = 1.0
+                        state.progress(1.0, message[0])
+                elif self.unit == "B" and self.total:
+                    fraction = min(1.0, self.n / self.total)
+                    if files["total"] and files["done"] < files["total"]:
+                        fraction = min(fraction, (files["done"] + 1) / (files["total"] + 1))
+                    shown[0] = max(shown[0], fraction)
+                    message[0] = f"Downloading {repo_id} ({self.total / 1e6:.1f} MB)"
+                    state.progress(shown[0], message[0])
             return result
 
     return _StateBar
