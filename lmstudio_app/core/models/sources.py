@@ -327,6 +327,9 @@ def _progress_bar(state: TaskState, repo_id: str) -> type:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("file", _Discard())
             super().__init__(*args, **kwargs)
+            if self.unit != "B" and self.total:  # the files bar knows how many files before any starts
+                with lock:
+                    files.update(done=self.n, total=self.total)
 
         def update(self, n: float | None = 1) -> bool | None:
             state.raise_if_stopped()
