@@ -141,3 +141,23 @@ print("NEW:", heavy)
     )
     assert result.returncode == 0, result.stderr
     assert "NEW: []" in result.stdout, result.stdout
+
+
+def test_a_deferred_plot_is_built_after_its_page_has_painted(qtbot) -> None:
+    """Shown, the placeholder paints first and builds its plot on a later turn of the event loop (one click
+    on the wizard's Next then stalls for the page's paint, not for paint plus plot); asked for, it is built
+    at once."""
+    from PySide6.QtWidgets import QWidget
+
+    from lmstudio_app.ui.widgets.deferred import BUILD_DELAY_MS, Deferred
+
+    made: list[QWidget] = []
+    holder = Deferred(lambda: made.append(QWidget()) or made[-1])
+    qtbot.addWidget(holder)
+    holder.show()
+    assert made == []  # not during the show: the page paints first
+    qtbot.waitUntil(lambda: len(made) == 1, timeout=BUILD_DELAY_MS + 2000)
+    assert holder.widget is made[0] and len(made) == 1
+    eager = Deferred(lambda: made.append(QWidget()) or made[-1])
+    qtbot.addWidget(eager)
+    assert eager.widget is made[-1] and eager.built  # asked for before any show: built then
