@@ -97,7 +97,7 @@ def _hover(view, index: int) -> str:
     cursor.setPosition(view.starts[index] + 1)
     rect = view.cursorRect(cursor)
     QToolTip.hideText()
-    view.viewportEvent(_help_event(view, QPoint(rect.x() - 2, rect.center().y())))
+    QApplication.sendEvent(view.viewport(), _help_event(view, QPoint(rect.x() - 2, rect.center().y())))
     return QToolTip.text()
 
 
