@@ -148,9 +148,11 @@ def settings_from(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.models.local import resolve_local
     from lmstudio_app.core.outputs import check_output_dir
     from lmstudio_app.core.pretrain.corpus import TextSource, build_corpus
     from lmstudio_app.core.pretrain.job import pretrain
+    from lmstudio_app.core.pretrain.model import plan_model
     from lmstudio_app.core.tasks import Cancelled
     from lmstudio_app.core.training.record import RunRecord
 
@@ -160,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
     RunRecord(out).check_start(args.resume)
     settings = settings_from(args)
     settings.check()
+    if not args.resume:  # a model that cannot be pre-trained is one line before the text is read
+        base = resolve_local(settings.base_model)
+        plan_model(base.path, base.name, settings.nsp)
     source = TextSource(
         paths=list(args.text or []),
         table=args.csv or "",

@@ -20,6 +20,7 @@ from lmstudio_app.core.finetune.encode import EncodedDataset, encode, length_ord
 from lmstudio_app.core.finetune.evaluate import evaluate_logits, misclassified, trainer_metrics
 from lmstudio_app.core.finetune.settings import FINETUNE_FILE, FineTuneResult, FineTuneSettings
 from lmstudio_app.core.jsonio import write_json
+from lmstudio_app.core.models.family import require_encoder_base
 from lmstudio_app.core.models.local import resolve_local
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.tasks import TaskState
@@ -101,6 +102,7 @@ class FineTuneJob:
                 raise ModelSourceError(
                     f"Could not load {self.source.name}: {str(exc).splitlines()[0]}"
                 ) from exc
+        require_encoder_base(config, self.source.name, "fine-tuning a classifier")
         limit = getattr(config, "max_position_embeddings", None)
         if limit and self.max_length > limit:
             self.max_length = int(limit)

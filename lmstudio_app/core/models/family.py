@@ -78,6 +78,19 @@ def family_of(model_or_config: Any) -> str:
     )
 
 
+def require_encoder_base(model_or_config: Any, name: str, job: str) -> None:
+    """A UserError unless the model is an encoder or a masked LM: a job that trains an encoder-only head
+    (a classifier, a tagger, QA, more masked-LM pre-training) on a decoder would silently keep its causal
+    attention (BERT as a decoder) or have no such head at all (T5, GPT-2 for QA)."""
+    family = family_of(model_or_config)
+    if family in (CAUSAL, SEQ2SEQ):
+        kind = "a causal LM" if family == CAUSAL else "an encoder-decoder"
+        raise UserError(
+            f"{name} is {kind} (text generation); {job} starts from an encoder or a masked LM, such as the "
+            "embedded all-MiniLM-L6-v2 or minilm-mlm."
+        )
+
+
 def _named_child(module: Any, names: tuple[str, ...]) -> Any:
     return next((getattr(module, n) for n in names if getattr(module, n, None) is not None), None)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lmstudio_app.core.errors import ModelSourceError, UserError
+from lmstudio_app.core.models.family import require_encoder_base
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP, detect_heads
 
@@ -55,6 +56,7 @@ def plan_model(path: Path, name: str, nsp: bool) -> ModelPlan:
             f"{name} ({model_type or 'unknown type'}) has no masked-LM head and no encoder that can take one: "
             "pick a BERT-like model (BERT, RoBERTa, DistilBERT, MiniLM...)."
         )
+    require_encoder_base(config, name, "pre-training")  # e.g. BERT as a decoder: a BERT type, no encoder
     can_nsp = model_type in NSP_MODEL_TYPES
     if nsp and not can_nsp:
         raise UserError(

@@ -15,6 +15,7 @@ import numpy as np
 from lmstudio_app.core.data.table import DataError
 from lmstudio_app.core.errors import ModelSourceError
 from lmstudio_app.core.jsonio import write_json
+from lmstudio_app.core.models.family import require_encoder_base
 from lmstudio_app.core.models.local import resolve_local
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.qa.data import QAExample
@@ -91,6 +92,7 @@ class QAJob:
                 raise ModelSourceError(
                     f"Could not load {self.source.name}: {str(exc).splitlines()[0]}"
                 ) from exc
+        require_encoder_base(config, self.source.name, "training extractive QA")
         limit = getattr(config, "max_position_embeddings", None)
         if limit and self.max_length > limit:
             self.max_length = int(limit)

@@ -16,6 +16,7 @@ import numpy as np
 from lmstudio_app.core.data.table import DataError
 from lmstudio_app.core.errors import ModelSourceError, UserError
 from lmstudio_app.core.jsonio import write_json
+from lmstudio_app.core.models.family import require_encoder_base
 from lmstudio_app.core.models.local import resolve_local
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.tasks import TaskState
@@ -121,6 +122,7 @@ class TokenJob:
         self.tokenizer = load_word_tokenizer(self.source.path)
         with quiet_transformers():
             config = transformers.AutoConfig.from_pretrained(self.source.path, local_files_only=True)
+        require_encoder_base(config, self.source.name, "training a word tagger")
         limit = getattr(config, "max_position_embeddings", None)
         if limit and self.max_length > limit:
             self.max_length = int(limit)
