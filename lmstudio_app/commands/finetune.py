@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from lmstudio_app.commands import finetune_qa, finetune_tokens
 from lmstudio_app.commands._common import (
     MAX_SEED,
-    first_ctrl_c_stops,
     real_number,
     throttled_progress,
     whole_number,
 )
+from lmstudio_app.commands._training import CANCELLED, engine_settings, eval_printer, say, train_until_done
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 
 NAME = "finetune"
@@ -92,20 +91,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     finetune_qa.add_arguments(parser)
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _on_event(event: dict) -> None:
-    kind = event.get("type")
-    if kind == "eval":
-        final = "final evaluation of the saved model" if event.get("final") else "eval"
-        _say(
-            f"{final} at step {event['step']}: loss {event['eval_loss']:.4f}, "
-            f"accuracy {event['eval_accuracy']:.4f}, macro-F1 {event['eval_macro_f1']:.4f}"
-        )
-    elif kind in ("oom", "status"):
-        _say(event["message"])
+def _scores(event: dict) -> str:
+    return f"accuracy {event['eval_accuracy']:.4f}, macro-F1 {event['eval_macro_f1']:.4f}"
 
 
 def _source(path: str, args: argparse.Namespace) -> Any:
@@ -126,13 +113,13 @@ def _source(path: str, args: argparse.Namespace) -> Any:
 def _report(data: Any) -> None:
     """What reading the table fixed or noticed, in plain words on stderr."""
     for problem in data.read_problems:
-        _say(f"{Path(data.source.path).name}: {problem}")
+        say(f"{Path(data.source.path).name}: {problem}")
     if data.merged:
         shown = ", ".join(f"{w!r} -> {c!r}" for w, c in sorted(data.merged.items())[:10])
-        _say(f"merged label variants: {shown} (--keep-label-variants keeps them apart)")
+        say(f"merged label variants: {shown} (--keep-label-variants keeps them apart)")
     for warning in data.warnings:
         if not warning.startswith("labels that differ only"):
-            _say(f"warning: {warning}")
+            say(f"warning: {warning}")
 
 
 def _max_length(args: argparse.Namespace, train: Any) -> int:
@@ -141,7 +128,7 @@ def _max_length(args: argparse.Namespace, train: Any) -> int:
     from lmstudio_app.core.finetune.encode import measure_lengths
 
     _, length = measure_lengths(args.model, train)
-    _say(f"max length {length} tokens (covers the data's texts; --max-length to change)")
+    say(f"max length {length} tokens (covers the data's texts; --max-length to change)")
     return length
 
 
@@ -152,7 +139,6 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.finetune.job import fine_tune
     from lmstudio_app.core.finetune.settings import FineTuneSettings
     from lmstudio_app.core.outputs import check_output_dir
-    from lmstudio_app.core.tasks import Cancelled
     from lmstudio_app.core.training.record import RunRecord
 
     if args.task == "tokens":
@@ -176,45 +162,32 @@ def run(args: argparse.Namespace) -> int:
     if plan.val_data is not None:
         _report(val)
     for warning in split_warnings(train, val):
-        _say(f"warning: {warning}")
+        say(f"warning: {warning}")
     settings = FineTuneSettings(
-        base_model=args.model,
+        **engine_settings(args, out),
         text_column=args.text_column,
         label_column=args.label_column,
         text_pair_column=args.text_pair_column,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
         max_length=_max_length(args, train),
-        warmup_ratio=args.warmup_ratio,
-        weight_decay=args.weight_decay,
-        patience=args.patience,
-        seed=args.seed,
-        device=args.device,
-        precision=args.precision,
-        val_fraction=args.val_split,
-        max_steps=args.max_steps,
-        grad_accum=args.grad_accum,
-        name=out.name,
     )
-    _say(f"{len(train)} training rows, {len(val)} validation rows, {len(set(train.labels))} classes")
+    say(f"{len(train)} training rows, {len(val)} validation rows, {len(set(train.labels))} classes")
 
-    try:
-        with first_ctrl_c_stops(state):
-            result = fine_tune(
-                train,
-                val,
-                settings,
-                out,
-                state=state,
-                on_event=_on_event,
-                resume=args.resume,
-                model_dir=out,
-                plan=plan,
-            )
-    except Cancelled as exc:
-        _say(f"{exc}; continue with the same command plus --resume")
-        return 130
+    result = train_until_done(
+        state,
+        lambda: fine_tune(
+            train,
+            val,
+            settings,
+            out,
+            state=state,
+            on_event=eval_printer(_scores),
+            resume=args.resume,
+            model_dir=out,
+            plan=plan,
+        ),
+    )
+    if result is None:
+        return CANCELLED
     m = result.metrics
     print(f"accuracy {m['eval_accuracy']:.4f}, macro-F1 {m['eval_macro_f1']:.4f}; model saved to {out}")
     return 0

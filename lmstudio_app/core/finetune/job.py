@@ -14,19 +14,25 @@ import numpy as np
 
 from lmstudio_app.core.data.labeled import LabeledData, label_sort_key
 from lmstudio_app.core.data.table import DataError
-from lmstudio_app.core.errors import ModelSourceError, UserError
+from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.finetune.datasets import DataPlan, build_splits
 from lmstudio_app.core.finetune.encode import EncodedDataset, encode, length_ordered_trainer
 from lmstudio_app.core.finetune.evaluate import evaluate_logits, misclassified, trainer_metrics
 from lmstudio_app.core.finetune.settings import FINETUNE_FILE, FineTuneResult, FineTuneSettings
-from lmstudio_app.core.jsonio import write_json
-from lmstudio_app.core.models.family import require_encoder_base
-from lmstudio_app.core.models.local import resolve_local
-from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.core.training.bridge import EventFn
 from lmstudio_app.core.training.engine import JobContext, Outcome, TrainerParts, run_job
-from lmstudio_app.core.training.record import METRICS_FILE, RunRecord, SavedSettings
+from lmstudio_app.core.training.head_job import (
+    emit_final_eval,
+    final_predictions,
+    first_output,
+    load_base,
+    load_with_head,
+    model_dir_for,
+    run_figures,
+    save_model_folder,
+)
+from lmstudio_app.core.training.record import RunRecord, SavedSettings
 
 
 def class_labels(train: LabeledData, val: LabeledData) -> list[str]:
@@ -88,25 +94,8 @@ class FineTuneJob:
         return len(self.train)
 
     def prepare(self, ctx: JobContext) -> dict:
-        import transformers
-
-        ctx.state.progress(0.0, "Loading the tokenizer")
-        self.source = resolve_local(self.settings.base_model)
-        with quiet_transformers():
-            try:
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-                    self.source.path, local_files_only=True
-                )
-                config = transformers.AutoConfig.from_pretrained(self.source.path, local_files_only=True)
-            except (OSError, ValueError) as exc:
-                raise ModelSourceError(
-                    f"Could not load {self.source.name}: {str(exc).splitlines()[0]}"
-                ) from exc
-        require_encoder_base(config, self.source.name, "fine-tuning a classifier")
-        limit = getattr(config, "max_position_embeddings", None)
-        if limit and self.max_length > limit:
-            self.max_length = int(limit)
-            ctx.recorder.say(f"max length lowered to {limit}, the model's limit")
+        base = load_base(ctx, self.settings, "fine-tuning a classifier")
+        self.source, self.tokenizer, self.max_length = base.source, base.tokenizer, base.max_length
         label_ids = {name: i for i, name in enumerate(self.labels)}
         self.train_ds, truncated = encode(
             self.tokenizer, self.train, label_ids, self.max_length, ctx.state, "training texts"
@@ -123,21 +112,15 @@ class FineTuneJob:
     def trainer_parts(self, ctx: JobContext) -> TrainerParts:
         from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
 
-        with quiet_transformers():
-            try:
-                model = AutoModelForSequenceClassification.from_pretrained(
-                    self.source.path,
-                    num_labels=len(self.labels),
-                    id2label=dict(enumerate(self.labels)),
-                    label2id={name: i for i, name in enumerate(self.labels)},
-                    ignore_mismatched_sizes=True,
-                    local_files_only=True,
-                    use_safetensors=True,
-                )
-            except (OSError, ValueError, KeyError) as exc:
-                raise ModelSourceError(
-                    f"Could not load {Path(self.source.path).name} for classification: {exc}".splitlines()[0]
-                ) from exc
+        model = load_with_head(
+            AutoModelForSequenceClassification,
+            self.source,
+            "classification",
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={name: i for i, name in enumerate(self.labels)},
+            ignore_mismatched_sizes=True,
+        )
         return TrainerParts(
             model=model,
             train_dataset=self.train_ds,
@@ -153,22 +136,24 @@ class FineTuneJob:
 
     def finish(self, ctx: JobContext, outcome: Outcome) -> FineTuneResult:
         result = self._evaluate(ctx, outcome)
-        result.metrics.update(
-            truncated=self.truncated, max_length=self.max_length, device=ctx.device, precision=ctx.precision
-        )
+        result.metrics.update(truncated=self.truncated, max_length=self.max_length)
         ctx.state.progress(0.99, "Saving the model")
         if ctx.recorder.main:
-            self._save(ctx, outcome, result)
+            meta = {
+                "base_model": self.settings.base_model,
+                "labels": self.labels,
+                "max_length": self.max_length,
+                "text_pair": self.val.pairs is not None,
+            }
+            save_model_folder(ctx, outcome, self.model_dir, (FINETUNE_FILE, meta), result)
         ctx.state.progress(1.0, f"Finished: accuracy {result.metrics['eval_accuracy']:.3f}")
         return result
 
     def _evaluate(self, ctx: JobContext, outcome: Outcome) -> FineTuneResult:
         """Final predictions on the validation rows -> metrics, per-class scores, confusion, mistakes."""
         trainer, val_ds = outcome.trainer, self.val_ds
-        with quiet_transformers():
-            pred = trainer.predict(val_ds, metric_key_prefix="eval")
-        logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
-        logits = np.asarray(logits, dtype=np.float64)
+        pred, eval_loss = final_predictions(outcome, val_ds)
+        logits = np.asarray(first_output(pred.predictions), dtype=np.float64)
         y_true = np.asarray(val_ds.labels)
         if trainer.args.world_size <= 1:  # predictions came in length order: put them back in row order
             order = np.asarray(val_ds.length_order())
@@ -180,13 +165,8 @@ class FineTuneJob:
         evaluation = evaluate_logits(logits, y_true, self.labels)
         metrics = {
             **evaluation.metrics,
-            "eval_loss": float(pred.metrics.get("eval_loss", float("nan"))),
-            "train_loss": outcome.train_loss,
-            "train_runtime_s": float(outcome.output.metrics.get("train_runtime", 0.0)),
-            "train_samples_per_second": float(outcome.output.metrics.get("train_samples_per_second", 0.0)),
-            "global_step": outcome.step,
-            "last_step": outcome.last_step,
-            "epoch": float(trainer.state.epoch or 0.0),
+            "eval_loss": eval_loss,
+            **run_figures(ctx, outcome),
             "train_rows": len(self.train),
             "val_rows": len(self.val),
         }
@@ -195,17 +175,7 @@ class FineTuneJob:
             (e for e in reversed(history) if e.get("type") == "eval" and e["step"] == outcome.step), None
         )
         if last_eval is None or abs(float(last_eval.get("eval_loss", 0.0)) - metrics["eval_loss"]) > 1e-6:
-            ctx.recorder.emit(
-                {
-                    "type": "eval",
-                    "step": outcome.step,
-                    "epoch": metrics["epoch"],
-                    "eval_loss": metrics["eval_loss"],
-                    "eval_accuracy": metrics["eval_accuracy"],
-                    "eval_macro_f1": metrics["eval_macro_f1"],
-                    "final": True,
-                }
-            )
+            emit_final_eval(ctx, metrics)
         return FineTuneResult(
             run_dir=ctx.record.path,
             model_dir=self.model_dir,
@@ -216,25 +186,6 @@ class FineTuneJob:
             misclassified=misclassified(evaluation, y_true, self.labels, self.val.texts, self.val.pairs),
             history=ctx.recorder.history,
         )
-
-    def _save(self, ctx: JobContext, outcome: Outcome, result: FineTuneResult) -> None:
-        """The final (best) model as a Hugging Face folder plus our metadata and metrics."""
-        self.model_dir.mkdir(parents=True, exist_ok=True)
-        with quiet_transformers():
-            outcome.trainer.save_model(str(self.model_dir))  # safetensors, config with id2label, tokenizer
-        write_json(
-            self.model_dir / FINETUNE_FILE,
-            {
-                "base_model": self.settings.base_model,
-                "labels": self.labels,
-                "max_length": self.max_length,
-                "text_pair": self.val.pairs is not None,
-                "settings": ctx.settings.to_dict(),
-            },
-        )
-        write_json(self.model_dir / METRICS_FILE, result.metrics)
-        ctx.record.write_metrics(result.metrics)
-        ctx.record.write_results(result.to_dict())
 
 
 def fine_tune(
@@ -255,9 +206,7 @@ def fine_tune(
     (how to read the data again, for resume) defaults to the one (train, val) came from.
     """
     run_dir = Path(run_dir)
-    if model_dir is None:
-        saved = RunRecord(run_dir).saved_settings().job.get("model_dir") if resume else None
-        model_dir = Path(saved) if saved else run_dir / "model"
+    model_dir = model_dir_for(run_dir, resume, model_dir)
     if plan is None and train.source is not None:
         plan = DataPlan.of(train, val)
     job = FineTuneJob(train, val, settings, plan, model_dir)

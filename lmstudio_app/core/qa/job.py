@@ -13,11 +13,6 @@ from typing import Any
 import numpy as np
 
 from lmstudio_app.core.data.table import DataError
-from lmstudio_app.core.errors import ModelSourceError
-from lmstudio_app.core.jsonio import write_json
-from lmstudio_app.core.models.family import require_encoder_base
-from lmstudio_app.core.models.local import resolve_local
-from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.qa.data import QAExample
 from lmstudio_app.core.qa.metrics import best_scores, squad_metrics
 from lmstudio_app.core.qa.settings import QA_FILE, QAResult, QASettings
@@ -26,7 +21,16 @@ from lmstudio_app.core.qa.windows import Windows, make_windows
 from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.core.training.bridge import EventFn
 from lmstudio_app.core.training.engine import JobContext, Outcome, TrainerParts, run_job
-from lmstudio_app.core.training.record import METRICS_FILE, SavedSettings
+from lmstudio_app.core.training.head_job import (
+    emit_final_eval,
+    final_predictions,
+    load_base,
+    load_with_head,
+    model_dir_for,
+    run_figures,
+    save_model_folder,
+)
+from lmstudio_app.core.training.record import SavedSettings
 
 MAX_MISTAKES = 200
 
@@ -78,25 +82,8 @@ class QAJob:
         return SpanOptions(max_answer_tokens=self.settings.max_answer_tokens, allow_null=self.unanswerable)
 
     def prepare(self, ctx: JobContext) -> dict:
-        import transformers
-
-        ctx.state.progress(0.0, "Loading the tokenizer")
-        self.source = resolve_local(self.settings.base_model)
-        with quiet_transformers():
-            try:
-                self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-                    self.source.path, local_files_only=True
-                )
-                config = transformers.AutoConfig.from_pretrained(self.source.path, local_files_only=True)
-            except (OSError, ValueError) as exc:
-                raise ModelSourceError(
-                    f"Could not load {self.source.name}: {str(exc).splitlines()[0]}"
-                ) from exc
-        require_encoder_base(config, self.source.name, "training extractive QA")
-        limit = getattr(config, "max_position_embeddings", None)
-        if limit and self.max_length > limit:
-            self.max_length = int(limit)
-            ctx.recorder.say(f"max length lowered to {limit}, the model's limit")
+        base = load_base(ctx, self.settings, "training extractive QA")
+        self.source, self.tokenizer, self.max_length = base.source, base.tokenizer, base.max_length
         if self.stride >= self.max_length // 2:
             self.stride = self.max_length // 4
             ctx.recorder.say(f"stride lowered to {self.stride}, a quarter of the max length")
@@ -112,16 +99,7 @@ class QAJob:
     def trainer_parts(self, ctx: JobContext) -> TrainerParts:
         from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding
 
-        with quiet_transformers():
-            try:
-                model = AutoModelForQuestionAnswering.from_pretrained(
-                    self.source.path, local_files_only=True, use_safetensors=True
-                )
-            except (OSError, ValueError, KeyError) as exc:
-                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise ModelSourceError(
-                    f"Could not load {Path(self.source.path).name} for question answering: {first}"
-                ) from exc
+        model = load_with_head(AutoModelForQuestionAnswering, self.source, "question answering")
         return TrainerParts(
             model=model,
             train_dataset=self.train_ds,
@@ -144,37 +122,20 @@ class QAJob:
         return squad_metrics([d.best.text for d in decoded], [_golds(e) for e in self.val], prefix="")
 
     def finish(self, ctx: JobContext, outcome: Outcome) -> QAResult:
-        trainer = outcome.trainer
-        with quiet_transformers():
-            pred = trainer.predict(self.val_ds, metric_key_prefix="eval")
+        pred, eval_loss = final_predictions(outcome, self.val_ds)
         decoded = self._decode(pred.predictions)
         answers = [d.best.text for d in decoded]
         metrics = {
             **squad_metrics(answers, [_golds(e) for e in self.val]),
-            "eval_loss": float(pred.metrics.get("eval_loss", float("nan"))),
-            "train_loss": outcome.train_loss,
-            "train_runtime_s": float(outcome.output.metrics.get("train_runtime", 0.0)),
-            "train_samples_per_second": float(outcome.output.metrics.get("train_samples_per_second", 0.0)),
-            "global_step": outcome.step,
-            "last_step": outcome.last_step,
-            "epoch": float(trainer.state.epoch or 0.0),
+            "eval_loss": eval_loss,
+            **run_figures(ctx, outcome),
             "train_rows": len(self.train),
             "val_rows": len(self.val),
             "train_windows": len(self.train_ds),
             "max_length": self.max_length,
             "stride": self.stride,
-            "device": ctx.device,
-            "precision": ctx.precision,
         }
-        ctx.recorder.emit(
-            {
-                "type": "eval",
-                "step": outcome.step,
-                "epoch": metrics["epoch"],
-                **{k: v for k, v in metrics.items() if k.startswith("eval_")},
-                "final": True,
-            }
-        )
+        emit_final_eval(ctx, metrics)
         result = QAResult(
             run_dir=ctx.record.path,
             model_dir=self.model_dir,
@@ -185,31 +146,19 @@ class QAJob:
         )
         ctx.state.progress(0.99, "Saving the model")
         if ctx.recorder.main:
-            self._save(ctx, outcome, result)
-        ctx.state.progress(
-            1.0, f"Finished: exact match {metrics['eval_exact_match']:.3f}, F1 {metrics['eval_f1']:.3f}"
-        )
-        return result
-
-    def _save(self, ctx: JobContext, outcome: Outcome, result: QAResult) -> None:
-        self.model_dir.mkdir(parents=True, exist_ok=True)
-        with quiet_transformers():
-            outcome.trainer.save_model(str(self.model_dir))
-        write_json(
-            self.model_dir / QA_FILE,
-            {
+            meta = {
                 "task": "qa",
                 "base_model": self.settings.base_model,
                 "max_length": self.max_length,
                 "stride": self.stride,
                 "max_answer_tokens": self.settings.max_answer_tokens,
                 "unanswerable": self.unanswerable,
-                "settings": ctx.settings.to_dict(),
-            },
+            }
+            save_model_folder(ctx, outcome, self.model_dir, (QA_FILE, meta), result)
+        ctx.state.progress(
+            1.0, f"Finished: exact match {metrics['eval_exact_match']:.3f}, F1 {metrics['eval_f1']:.3f}"
         )
-        write_json(self.model_dir / METRICS_FILE, result.metrics)
-        ctx.record.write_metrics(result.metrics)
-        ctx.record.write_results(result.to_dict())
+        return result
 
 
 def _golds(example: QAExample) -> list[str]:
@@ -251,5 +200,5 @@ def train_qa(
 ) -> QAResult:
     """Train a question-answering model in `run_dir` (model in run_dir/"model" unless `model_dir`)."""
     run_dir = Path(run_dir)
-    job = QAJob(train, val, settings, model_dir if model_dir is not None else run_dir / "model")
+    job = QAJob(train, val, settings, model_dir_for(run_dir, resume, model_dir))
     return run_job(job, run_dir, state=state, on_event=on_event, resume=resume)

@@ -3,42 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.models.sources import DEFAULT_ENCODER
+from lmstudio_app.core.training.head_job import HeadSettings
 from lmstudio_app.core.training.result import RunResult
-from lmstudio_app.core.training.settings import TrainSettings
 
 QA_FILE = "qa.json"  # beside a fine-tuned QA model: base model, window length, stride, unanswerable
 
 
 @dataclass
-class QASettings(TrainSettings):
-    """The engine's settings plus the windows and answers of question answering."""
+class QASettings(HeadSettings):
+    """A head job's settings plus the windows and answers of question answering."""
 
-    base_model: str = DEFAULT_ENCODER
+    MIN_LENGTH: ClassVar[int] = 32
+
     max_length: int = 384  # tokens per window: question + part of the context
     stride: int = 128  # tokens shared by consecutive windows of one context
     max_answer_tokens: int = 30
-    val_fraction: float = 0.2
     data: str = ""  # the training file, for the record
 
     def check(self) -> None:
         super().check()
-        if not 32 <= self.max_length <= 8192:
-            raise UserError(
-                f"Max length {self.max_length} is out of range: use 32 to 512 for BERT-like models."
-            )
         if not 0 <= self.stride < self.max_length // 2:
             raise UserError(
                 f"The stride ({self.stride}) must be 0 or more and under half the max length ({self.max_length})."
             )
         if self.max_answer_tokens < 1:
             raise UserError("The longest answer must be at least 1 token.")
-        if not 0 < self.val_fraction < 1:
-            raise UserError(
-                f"The validation fraction must be between 0 and 1 (exclusive), not {self.val_fraction}."
-            )
 
 
 @dataclass

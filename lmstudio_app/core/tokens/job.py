@@ -14,11 +14,7 @@ from typing import Any
 import numpy as np
 
 from lmstudio_app.core.data.table import DataError
-from lmstudio_app.core.errors import ModelSourceError, UserError
-from lmstudio_app.core.jsonio import write_json
-from lmstudio_app.core.models.family import require_encoder_base
-from lmstudio_app.core.models.local import resolve_local
-from lmstudio_app.core.models.quiet import quiet_transformers
+from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.core.tokens.align import EncodeOptions, TokenDataset, encode_sentences, gather_words
 from lmstudio_app.core.tokens.data import TaggedData
@@ -28,7 +24,17 @@ from lmstudio_app.core.tokens.scheme import entity_scheme
 from lmstudio_app.core.tokens.settings import TOKENS_FILE, TokenResult, TokenSettings
 from lmstudio_app.core.training.bridge import EventFn
 from lmstudio_app.core.training.engine import JobContext, Outcome, TrainerParts, run_job
-from lmstudio_app.core.training.record import METRICS_FILE, RunRecord, SavedSettings
+from lmstudio_app.core.training.head_job import (
+    emit_final_eval,
+    final_predictions,
+    first_output,
+    load_base,
+    load_with_head,
+    model_dir_for,
+    run_figures,
+    save_model_folder,
+)
+from lmstudio_app.core.training.record import RunRecord, SavedSettings
 
 _PREFIX_ORDER = {"B": 0, "I": 1, "E": 2, "S": 3}
 
@@ -113,20 +119,10 @@ class TokenJob:
         return len(self.train_ds) if self.train_ds is not None else len(self.train)
 
     def prepare(self, ctx: JobContext) -> dict:
-        import transformers
-
         from lmstudio_app.core.tokens.align import load_word_tokenizer
 
-        ctx.state.progress(0.0, "Loading the tokenizer")
-        self.source = resolve_local(self.settings.base_model)
-        self.tokenizer = load_word_tokenizer(self.source.path)
-        with quiet_transformers():
-            config = transformers.AutoConfig.from_pretrained(self.source.path, local_files_only=True)
-        require_encoder_base(config, self.source.name, "training a word tagger")
-        limit = getattr(config, "max_position_embeddings", None)
-        if limit and self.max_length > limit:
-            self.max_length = int(limit)
-            ctx.recorder.say(f"max length lowered to {limit}, the model's limit")
+        base = load_base(ctx, self.settings, "training a word tagger", load_word_tokenizer)
+        self.source, self.tokenizer, self.max_length = base.source, base.tokenizer, base.max_length
         ids = {t: i for i, t in enumerate(self.tags)}
         options = EncodeOptions(self.max_length, self.settings.all_pieces)
         encoded = []
@@ -143,30 +139,22 @@ class TokenJob:
 
     def _metrics(self, eval_pred: Any) -> dict[str, float]:
         """compute_metrics for the Trainer: word-level scores of the validation windows, in order."""
-        logits = (
-            eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
-        )
+        logits = first_output(eval_pred.predictions)
         predicted = words_to_tags(self.val_ds, logits, [len(s) for s in self.val.sentences], self.tags)
         return tag_metrics(self.val.tags, predicted, self.tags)["metrics"]
 
     def trainer_parts(self, ctx: JobContext) -> TrainerParts:
         from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification
 
-        with quiet_transformers():
-            try:
-                model = AutoModelForTokenClassification.from_pretrained(
-                    self.source.path,
-                    num_labels=len(self.tags),
-                    id2label=dict(enumerate(self.tags)),
-                    label2id={t: i for i, t in enumerate(self.tags)},
-                    ignore_mismatched_sizes=True,
-                    local_files_only=True,
-                    use_safetensors=True,
-                )
-            except (OSError, ValueError, KeyError) as exc:
-                raise ModelSourceError(
-                    f"Could not load {Path(self.source.path).name} for word tagging: {exc}".splitlines()[0]
-                ) from exc
+        model = load_with_head(
+            AutoModelForTokenClassification,
+            self.source,
+            "word tagging",
+            num_labels=len(self.tags),
+            id2label=dict(enumerate(self.tags)),
+            label2id={t: i for i, t in enumerate(self.tags)},
+            ignore_mismatched_sizes=True,
+        )
         return TrainerParts(
             model=model,
             train_dataset=self.train_ds,
@@ -178,31 +166,21 @@ class TokenJob:
         )
 
     def finish(self, ctx: JobContext, outcome: Outcome) -> TokenResult:
-        trainer = outcome.trainer
-        with quiet_transformers():
-            pred = trainer.predict(self.val_ds, metric_key_prefix="eval")
-        logits = pred.predictions[0] if isinstance(pred.predictions, tuple) else pred.predictions
+        pred, eval_loss = final_predictions(outcome, self.val_ds)
+        logits = first_output(pred.predictions)
         predicted = words_to_tags(self.val_ds, logits, [len(s) for s in self.val.sentences], self.tags)
         scores = tag_metrics(self.val.tags, predicted, self.tags)
         metrics = {
             **scores["metrics"],
-            "eval_loss": float(pred.metrics.get("eval_loss", float("nan"))),
-            "train_loss": outcome.train_loss,
-            "train_runtime_s": float(outcome.output.metrics.get("train_runtime", 0.0)),
-            "train_samples_per_second": float(outcome.output.metrics.get("train_samples_per_second", 0.0)),
-            "global_step": outcome.step,
-            "last_step": outcome.last_step,
-            "epoch": float(trainer.state.epoch or 0.0),
+            "eval_loss": eval_loss,
+            **run_figures(ctx, outcome),
             "train_sentences": len(self.train),
             "val_sentences": len(self.val),
             "val_words": self.val.words(),
             "split_sentences": self.train_ds.split + self.val_ds.split,
             "max_length": self.max_length,
-            "device": ctx.device,
-            "precision": ctx.precision,
         }
-        ctx.recorder.emit({"type": "eval", "step": outcome.step, "epoch": metrics["epoch"], "final": True,
-                           **{k: v for k, v in metrics.items() if k.startswith("eval_")}})  # fmt: skip
+        emit_final_eval(ctx, metrics)
         result = TokenResult(
             run_dir=ctx.record.path,
             model_dir=self.model_dir,
@@ -216,26 +194,16 @@ class TokenJob:
         )
         ctx.state.progress(0.99, "Saving the model")
         if ctx.recorder.main:
-            self._save(ctx, outcome, result)
+            meta = {
+                "base_model": self.settings.base_model,
+                "tags": self.tags,
+                "scheme": result.scheme,
+                "max_length": self.max_length,
+                "all_pieces": self.settings.all_pieces,
+            }
+            save_model_folder(ctx, outcome, self.model_dir, (TOKENS_FILE, meta), result)
         ctx.state.progress(1.0, f"Finished: token accuracy {metrics['eval_token_accuracy']:.3f}")
         return result
-
-    def _save(self, ctx: JobContext, outcome: Outcome, result: TokenResult) -> None:
-        self.model_dir.mkdir(parents=True, exist_ok=True)
-        with quiet_transformers():
-            outcome.trainer.save_model(str(self.model_dir))  # safetensors, config with id2label, tokenizer
-        meta = {
-            "base_model": self.settings.base_model,
-            "tags": self.tags,
-            "scheme": result.scheme,
-            "max_length": self.max_length,
-            "all_pieces": self.settings.all_pieces,
-            "settings": ctx.settings.to_dict(),
-        }
-        write_json(self.model_dir / TOKENS_FILE, meta)
-        write_json(self.model_dir / METRICS_FILE, result.metrics)
-        ctx.record.write_metrics(result.metrics)
-        ctx.record.write_results(result.to_dict())
 
 
 def train_tagger(
@@ -252,11 +220,8 @@ def train_tagger(
 ) -> TokenResult:
     """Train a word tagger in `run_dir` (model in run_dir/"model" unless `model_dir` says otherwise)."""
     run_dir = Path(run_dir)
-    if model_dir is None:
-        saved = RunRecord(run_dir).saved_settings().job.get("model_dir") if resume else None
-        model_dir = Path(saved) if saved else run_dir / "model"
     return run_job(
-        TokenJob(train, val, settings, plan, model_dir),
+        TokenJob(train, val, settings, plan, model_dir_for(run_dir, resume, model_dir)),
         run_dir,
         state=state,
         on_event=on_event,
