@@ -1,18 +1,27 @@
 """`lmstudio-app explain`: which tokens and words made the model say this (IG, gradient x input, rollout):
-a classifier's class, a masked-LM's word at the mask, or a causal LM's / encoder-decoder's next token."""
+a classifier's class, a masked-LM's word at the mask, a causal LM's / encoder-decoder's next token, a word
+tagger's tag of one word or a QA model's answer (explain_tasks.py)."""
 
 from __future__ import annotations
 
 import argparse
 
+from lmstudio_app.commands import explain_tasks as tasks
 from lmstudio_app.commands._common import add_model_arguments, print_json, stderr_progress
 
 NAME = "explain"
-HELP = "token and word attributions for a classifier's class, a masked-LM's candidate or an LM's next token"
+HELP = (
+    "token and word attributions for a classifier's class, a masked-LM's candidate, an LM's next token, "
+    "a word tagger's tag or a QA model's answer"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_arguments(parser, None, "classifier, masked-LM, causal-LM or encoder-decoder model")
+    add_model_arguments(
+        parser,
+        None,
+        "classifier, masked-LM, causal-LM, encoder-decoder, word tagger or question-answering model",
+    )
     parser.add_argument(
         "--method",
         choices=["ig", "gradxinput", "rollout"],
@@ -39,9 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--versus", metavar="WORD", help="why --candidate (or the next token) rather than this word or token"
     )
+    tasks.add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "text", help="the text (with one [MASK] for --candidate; a prompt or an encoder-decoder's source)"
+        "text",
+        nargs="?",
+        help="the text (with one [MASK] for --candidate; a prompt or an encoder-decoder's source; a "
+        "tagger's sentence); a question-answering model takes --question and --context instead",
     )
 
 
@@ -70,36 +83,46 @@ def run(args: argparse.Namespace) -> int:
 
     from lmstudio_app.commands._common import load_model_from_args
     from lmstudio_app.core.errors import UserError
-    from lmstudio_app.core.explain.attribution import METHOD_NAMES, ExplainOptions, explain
+    from lmstudio_app.core.explain.attribution import ExplainOptions, explain
+    from lmstudio_app.core.explain.methods import METHOD_NAMES
 
     if not args.model:
         raise UserError("Give the model to explain: -m FOLDER, hub id or embedded name.")
-    if not args.text.strip():
+    if args.text is not None and not args.text.strip():
         raise UserError("Type a text to explain.")
     loaded = load_model_from_args(args)
-    next_token = _check_target_arguments(args, loaded)
+    kind = tasks.kind_of(loaded)
+    tasks.check_fit(args, kind, loaded.name)
+    next_token = kind == tasks.OTHER and _check_target_arguments(args, loaded)
     options = ExplainOptions(
         method=args.method,
         steps=args.steps,
         baseline=args.baseline,
         internal_batch_size=args.internal_batch_size,
-        label=args.label,
+        label=args.tag if kind == tasks.TAGGER else args.label,
         candidate=args.target if next_token else args.candidate,
         versus=args.versus,
     )
-    result = explain(loaded, args.text, options, state=stderr_progress())
+    if kind == tasks.OTHER:
+        result = explain(loaded, args.text, options, state=stderr_progress())
+    else:
+        result = tasks.explain_task(args, loaded, kind, options)
     warning = result.delta_warning()
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print_json(result.to_json())
         return 0
-    what = "next token " if next_token else ""
-    print(f"{loaded.name}: predicted {what}{result.predicted_label} ({result.predicted_score:.3f})")
+    if kind == tasks.OTHER:
+        what = "next token " if next_token else ""
+        print(f"{loaded.name}: predicted {what}{result.predicted_label} ({result.predicted_score:.3f})")
+    else:
+        tasks.print_heading(result, loaded.name)
     at = f" at the {result.layer}" if result.layer else ""
-    print(f"{METHOD_NAMES[result.method]} for {result.target!r}{at} (output {result.output:+.4f})")
+    print(
+        f"{METHOD_NAMES[result.method]} for {result.target!r}{at} ({result.quantity} = {result.output:+.4f})"
+    )
     if result.delta is not None:
         print(f"convergence delta {result.delta:+.3g} over {result.steps} steps")
-    for word, score in zip(result.words.words, result.words.scores, strict=True):
-        print(f"  {score:+9.4f}  {word}")
+    tasks.print_words(result)
     return 0

@@ -2,13 +2,14 @@
 
 What is explained: a classifier's class, a masked-LM's candidate at the mask, or (for a model that
 predicts the next token: causal LMs, and encoder-decoders given a source) the next token; each as a
-log-probability, or the difference of two for "why A rather than B".
+log-probability, or the difference of two for "why A rather than B". A word tagger's tag (tagger.py) and
+an extractive-QA answer's start or end (answer.py) are explained as logits, in the same `Explanation`.
 
 Methods: Integrated Gradients at the output of the model's embeddings module, after its LayerNorm, or at
 the first block's input where the model has no such module (`LayerIntegratedGradients`; the baseline is
 that tensor for the baseline input), gradient x input at the same layer (`LayerGradientXActivation`), and
-attention rollout. Scores are per token (the attribution summed over the hidden dimensions) and per whole
-word (its pieces summed); positive pushes the explained log-probability up, negative pushes it down.
+attention rollout (methods.py). Scores are per token (the attribution summed over the hidden dimensions)
+and per whole word (its pieces summed); positive pushes the explained number up, negative pushes it down.
 `layer.py` says why this layer and how it is hooked without touching other panels' forwards.
 """
 
@@ -19,38 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.explain import inputs as ins
 from lmstudio_app.core.explain import next_token as nt
-from lmstudio_app.core.explain.layer import attribution_tap
+from lmstudio_app.core.explain.methods import ExplainOptions, Scored, check_options, score_tokens
 from lmstudio_app.core.explain.words import Words, group_words
-from lmstudio_app.core.models.attention_weights import eager_attention, rollout
 from lmstudio_app.core.models.family import adapter_for
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
-METHODS = ("ig", "gradxinput", "rollout")
-METHOD_NAMES = {
-    "ig": "Integrated Gradients",
-    "gradxinput": "Gradient x input",
-    "rollout": "Attention rollout",
-}
 # |delta| above this share of |f(x) - f(baseline)| (and above DELTA_FLOOR) gets a warning.
 DELTA_WARN = 0.05
 DELTA_FLOOR = 0.01
-
-
-@dataclass(frozen=True)
-class ExplainOptions:
-    """What to explain and how; `candidate` switches from a class to a masked-LM candidate. For models
-    that predict the next token, `candidate` names that token (None: the predicted one)."""
-
-    method: str = "ig"
-    steps: int = 32
-    baseline: str = "pad"
-    internal_batch_size: int = 32
-    label: str | None = None  # class name or index; None = the predicted class
-    candidate: str | None = None
-    versus: str | None = None
+ANSWER_KINDS = ("answer-start", "answer-end")
 
 
 @dataclass(frozen=True)
@@ -59,14 +39,14 @@ class Explanation:
 
     model: str
     method: str
-    kind: str  # "class", "candidate" or "next-token"
-    target: str  # explained class, candidate or next token, or "A vs B"
+    kind: str  # "class", "candidate", "next-token", "tag", "answer-start" or "answer-end"
+    target: str  # explained class, candidate, next token or tag, "A vs B", or the answer
     tokens: list[str]
     token_scores: np.ndarray  # float64, one per token (specials included)
     words: Words
     predicted_label: str
     predicted_score: float
-    ranking: list[tuple[str, float]]  # every class (or the top candidates at the mask) with probability
+    ranking: list[tuple[str, float]]  # every class or tag (or the top candidates) with probability
     output: float  # the explained number for the text, f(x)
     baseline_output: float | None = None  # f(baseline), IG only
     delta: float | None = None  # IG's convergence delta: sum(attributions) - (f(x) - f(baseline))
@@ -74,7 +54,22 @@ class Explanation:
     truncated: bool = False
     special: list[bool] = field(default_factory=list)
     layer: str | None = None  # what IG and gradient x input attribute to (layer.describe); None for rollout
-    details: dict[str, Any] = field(default_factory=dict)  # a next token's {"target", "versus"} ids
+    details: dict[str, Any] = field(default_factory=dict)  # what the JSON adds: token ids, word, answer
+    focus: tuple[int, ...] = ()  # the words whose output is explained: the tagged word, the answer's words
+    question_words: int = 0  # QA: the first words are the question's, the rest the context's
+
+    @property
+    def quantity(self) -> str:
+        """The explained number in words, e.g. "log P(next = cat)" or "logit of B-LOC at word 4 (Paris)"."""
+        if self.kind == "tag":
+            word = self.details["word"]
+            return f"logit of {self.target} at word {word['number']} ({word['text']})"
+        if self.kind in ANSWER_KINDS:
+            which = "start" if self.kind == "answer-start" else "end"
+            return f"answer {which} logit at {self.details['answer'][f'{which}_token']}"
+        a, _, b = self.target.partition(" vs ")
+        nxt = "next = " if self.kind == "next-token" else ""
+        return f"log P({nxt}{a})" + (f" - log P({nxt}{b})" if b else "")
 
     @property
     def delta_is_large(self) -> bool:
@@ -99,14 +94,13 @@ class Explanation:
             "model": self.model,
             "predicted": {"label": self.predicted_label, "score": self.predicted_score},
             "label": self.target,
+            "kind": self.kind,
+            "explained": self.quantity,
             "method": self.method,
             "tokens": [
                 {"token": t, "score": float(s)} for t, s in zip(self.tokens, self.token_scores, strict=True)
             ],
-            "words": [
-                {"word": w, "score": float(s)}
-                for w, s in zip(self.words.words, self.words.scores, strict=True)
-            ],
+            "words": [self._word_json(i) for i in range(len(self.words.words))],
             "delta": self.delta,
             "output": self.output,
             **self.details,
@@ -115,6 +109,12 @@ class Explanation:
             value["baseline_output"] = self.baseline_output
         if self.layer is not None:
             value["layer"] = self.layer
+        return value
+
+    def _word_json(self, i: int) -> dict[str, Any]:
+        value: dict[str, Any] = {"word": self.words.words[i], "score": float(self.words.scores[i])}
+        if self.kind in ANSWER_KINDS:
+            value["part"] = "question" if i < self.question_words else "context"
         return value
 
 
@@ -138,10 +138,7 @@ def explain(
     """Explain `loaded`'s output for `text` (a prompt or source for models that predict the next token)
     with one method (see ExplainOptions)."""
     state = ensure_state(state)
-    if options.method not in METHODS:
-        raise UserError(f"Unknown method {options.method!r}: use one of {', '.join(METHODS)}.")
-    if options.steps < 1 or options.internal_batch_size < 1:
-        raise UserError("Steps and internal batch size must be at least 1.")
+    check_options(options)
     state.progress(0.02, "Tokenizing")
     adapter = adapter_for(loaded.model, loaded.tokenizer) if loaded.model is not None else None
     if adapter is not None and adapter.can_generate:
@@ -150,8 +147,13 @@ def explain(
     else:
         encoded, target = _class_or_candidate(loaded, text, options)
     state.raise_if_stopped()
-    run = {"ig": _integrated_gradients, "gradxinput": _grad_x_input, "rollout": _rollout}[options.method]
-    return run(loaded, encoded, target, options, state)
+    scored = score_tokens(loaded, encoded, target, options, state)
+    ranking = _ranking(loaded, scored.logits, target)
+    best = max(ranking, key=lambda r: r[1])
+    name = best[0] if target.name == "predicted" else target.name  # grad x input's per-input class
+    words = group_words(encoded.text, scored.token_scores, encoded.word_ids, encoded.offsets, encoded.tokens)
+    heading = Heading(options.method, target.kind, name, best, ranking)
+    return from_scored(loaded, encoded, scored, heading, words, target.details)
 
 
 def _class_or_candidate(loaded: Any, text: str, options: ExplainOptions) -> tuple[ins.Encoded, ins.Target]:
@@ -170,129 +172,48 @@ def _class_or_candidate(loaded: Any, text: str, options: ExplainOptions) -> tupl
     return encoded, ins.class_target(index, loaded.model)
 
 
-def _result(
+@dataclass(frozen=True)
+class Heading:
+    """What an explanation says above its scores: the method, what was explained, what was predicted."""
+
+    method: str
+    kind: str
+    target: str
+    predicted: tuple[str, float]
+    ranking: list[tuple[str, float]]
+
+
+def from_scored(
     loaded: Any,
     encoded: ins.Encoded,
-    target: ins.Target,
-    method: str,
-    scores: np.ndarray,
-    logits: Any,
-    **kw: Any,
+    scored: Scored,
+    heading: Heading,
+    words: Words,
+    details: dict[str, Any],
+    *,
+    focus: tuple[int, ...] = (),
+    question_words: int = 0,
 ) -> Explanation:
-    ranking = _ranking(loaded, logits, target)
-    best = max(ranking, key=lambda r: r[1])
-    name = target.name
-    if name == "predicted":  # grad x input chose each input's predicted class inside the forward
-        name = best[0]
-    words = group_words(encoded.text, scores, encoded.word_ids, encoded.offsets, encoded.tokens)
+    """The `Explanation` of one method's scores (every kind builds its result here)."""
     return Explanation(
         model=loaded.name,
-        method=method,
-        kind=target.kind,
-        target=name,
+        method=heading.method,
+        kind=heading.kind,
+        target=heading.target,
         tokens=encoded.tokens,
-        token_scores=scores,
+        token_scores=scored.token_scores,
         words=words,
-        predicted_label=best[0],
-        predicted_score=float(best[1]),
-        ranking=ranking,
+        predicted_label=heading.predicted[0],
+        predicted_score=float(heading.predicted[1]),
+        ranking=heading.ranking,
+        output=scored.output,
+        baseline_output=scored.baseline_output,
+        delta=scored.delta,
+        steps=scored.steps,
         truncated=encoded.truncated,
         special=encoded.special,
-        details=target.details,
-        **kw,
+        layer=scored.layer,
+        details=details,
+        focus=focus,
+        question_words=question_words,
     )
-
-
-def _forward_fn(loaded: Any, encoded: ins.Encoded, target: ins.Target, state: TaskState, calls: int):
-    """Captum's forward: ids (batch, n) plus the extra tensors -> the explained number per row."""
-    keys = list(encoded.extra)
-    seen = {"n": 0, "logits": None}
-
-    def forward(ids: Any, *extra: Any) -> Any:
-        state.raise_if_stopped()
-        out = loaded.model(input_ids=ids, **dict(zip(keys, extra, strict=True)))
-        logits = ins.output_logits(out)
-        seen["n"] += 1
-        seen["logits"] = logits.detach()
-        state.progress(min(0.95, 0.1 + 0.85 * seen["n"] / calls), "Computing attributions")
-        return target.score(logits)
-
-    return forward, seen
-
-
-def _integrated_gradients(
-    loaded: Any, encoded: ins.Encoded, target: ins.Target, options: ExplainOptions, state: TaskState
-) -> Explanation:
-    import torch
-    from captum.attr import LayerIntegratedGradients
-
-    base = ins.baseline_ids(loaded, encoded, options.baseline)
-    with torch.no_grad():  # f(x), f(baseline) and the probabilities, in one batch of two
-        both = {k: v.expand(2, -1) for k, v in encoded.extra.items()}
-        logits = ins.output_logits(loaded.model(input_ids=torch.cat([encoded.ids, base]), **both))
-        fx, fb = target.score(logits).tolist()
-    batches = -(-options.steps // options.internal_batch_size)
-    forward, _seen = _forward_fn(loaded, encoded, target, state, batches + 2)
-    with attribution_tap(adapter_for(loaded.model, loaded.tokenizer)) as (tap, layer):
-        attributions, delta = LayerIntegratedGradients(forward, tap).attribute(
-            encoded.ids,
-            baselines=base,
-            additional_forward_args=tuple(encoded.extra.values()),
-            n_steps=options.steps,
-            internal_batch_size=options.internal_batch_size,
-            return_convergence_delta=True,
-        )
-    scores = attributions[0].float().sum(-1).detach().cpu().numpy().astype(np.float64)
-    state.progress(1.0, "Attributions ready")
-    return _result(
-        loaded,
-        encoded,
-        target,
-        "ig",
-        scores,
-        logits[:1],
-        output=float(fx),
-        baseline_output=float(fb),
-        delta=float(delta.reshape(-1)[0]),
-        steps=options.steps,
-        layer=layer,
-    )
-
-
-def _grad_x_input(
-    loaded: Any, encoded: ins.Encoded, target: ins.Target, options: ExplainOptions, state: TaskState
-) -> Explanation:
-    from captum.attr import LayerGradientXActivation
-
-    forward, seen = _forward_fn(loaded, encoded, target, state, 1)
-    with attribution_tap(adapter_for(loaded.model, loaded.tokenizer)) as (tap, layer):
-        attributions = LayerGradientXActivation(forward, tap).attribute(
-            encoded.ids, additional_forward_args=tuple(encoded.extra.values())
-        )
-    scores = attributions[0].float().sum(-1).detach().cpu().numpy().astype(np.float64)
-    logits = seen["logits"]
-    state.progress(1.0, "Attributions ready")
-    output = float(target.score(logits)[0])
-    return _result(loaded, encoded, target, "gradxinput", scores, logits, output=output, layer=layer)
-
-
-def _rollout(
-    loaded: Any, encoded: ins.Encoded, target: ins.Target, options: ExplainOptions, state: TaskState
-) -> Explanation:
-    import torch
-
-    if adapter_for(loaded.model, loaded.tokenizer).attention_kinds != ("self",):
-        raise UserError(
-            f"Attention rollout follows one stack of self-attention; {loaded.name} also reads its source "
-            "through cross-attention, so rollout cannot explain it yet (the gradient methods can)."
-        )
-    state.progress(0.3, "Running the model with eager attention")
-    with eager_attention(loaded.model), torch.inference_mode():
-        out = loaded.model(input_ids=encoded.ids, **encoded.extra, output_attentions=True)
-    if not getattr(out, "attentions", None):
-        raise UserError(f"{loaded.name} returns no attention weights (its attention cannot run eagerly).")
-    attentions = torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
-    scores = rollout(attentions)[target.position]
-    logits = ins.output_logits(out)
-    state.progress(1.0, "Rollout ready")
-    return _result(loaded, encoded, target, "rollout", scores, logits, output=float(target.score(logits)[0]))

@@ -76,7 +76,7 @@ def encode(loaded: Any, text: str, *, mask: bool = False) -> Encoded:
         if tokenizer.mask_token is None:
             raise UserError(f"{loaded.name}'s tokenizer has no mask token.")
         text = _MASK_SPELLINGS.sub(tokenizer.mask_token, text)
-    limit = min(MAX_TOKENS, int(getattr(model.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS))
+    limit = token_limit(model)
     fast = bool(getattr(tokenizer, "is_fast", False))
     full_length = len(tokenizer(text, truncation=False, verbose=False)["input_ids"])
     enc = tokenizer(text, truncation=True, max_length=limit, return_tensors="pt", return_offsets_mapping=fast)
@@ -89,15 +89,9 @@ def encode(loaded: Any, text: str, *, mask: bool = False) -> Encoded:
         offsets = [tuple(o) for o in enc["offset_mapping"][0].tolist()]
     else:
         word_ids, offsets = wordpiece_word_ids(tokens, special), None
-    accepted = set(inspect.signature(model.forward).parameters)
-    extra = {
-        k: enc[k].to(loaded.device)
-        for k in ("attention_mask", "token_type_ids")
-        if k in enc and k in accepted
-    }
     return Encoded(
         ids=ids.to(loaded.device),
-        extra=extra,
+        extra=extra_inputs(loaded, enc),
         tokens=list(tokens),
         special=special,
         word_ids=list(word_ids),
@@ -105,6 +99,21 @@ def encode(loaded: Any, text: str, *, mask: bool = False) -> Encoded:
         truncated=full_length > limit,
         text=text,
     )
+
+
+def token_limit(model: Any) -> int:
+    """The most tokens one explained input may have: the model's positions, at most MAX_TOKENS."""
+    return min(MAX_TOKENS, int(getattr(model.config, "max_position_embeddings", MAX_TOKENS) or MAX_TOKENS))
+
+
+def extra_inputs(loaded: Any, enc: Any) -> dict[str, Any]:
+    """The attention mask and token types of a tokenizer's output that the model's forward accepts."""
+    accepted = set(inspect.signature(loaded.model.forward).parameters)
+    return {
+        k: enc[k].to(loaded.device)
+        for k in ("attention_mask", "token_type_ids")
+        if k in enc and k in accepted
+    }
 
 
 def baseline_ids(loaded: Any, encoded: Encoded, baseline: str) -> Any:
@@ -126,9 +135,16 @@ def baseline_ids(loaded: Any, encoded: Encoded, baseline: str) -> Any:
 
 
 def output_logits(out: Any) -> Any:
-    """Logits of a classifier or masked-LM output (pre-training models call them prediction_logits)."""
+    """Logits of a classifier or masked-LM output (pre-training models call them prediction_logits); an
+    extractive-QA output's start and end logits as one (batch, tokens, 2) tensor, so targets index it."""
+    import torch
+
     logits = getattr(out, "logits", None)
-    return logits if logits is not None else out.prediction_logits
+    if logits is not None:
+        return logits
+    if getattr(out, "start_logits", None) is not None:
+        return torch.stack([out.start_logits, out.end_logits], dim=-1)
+    return out.prediction_logits
 
 
 def labels_of(model: Any) -> list[str]:
@@ -137,8 +153,9 @@ def labels_of(model: Any) -> list[str]:
     return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(n)]
 
 
-def resolve_label(model: Any, label: str | None) -> int | None:
-    """The class index for a label name (exact, then case-insensitive) or number; None = predicted."""
+def resolve_label(model: Any, label: str | None, what: str = "label") -> int | None:
+    """The class index for a label name (exact, then case-insensitive) or number; None = predicted.
+    `what` names the labels in the error (a tagger's are tags)."""
     if label is None or not str(label).strip():
         return None
     names = labels_of(model)
@@ -149,7 +166,7 @@ def resolve_label(model: Any, label: str | None) -> int | None:
             return hits[0]
     if wanted.isdigit() and int(wanted) < len(names):
         return int(wanted)
-    raise UserError(f"Unknown label {wanted!r}: this model's labels are {', '.join(names)}.")
+    raise UserError(f"Unknown {what} {wanted!r}: this model's {what}s are {', '.join(names)}.")
 
 
 def class_target(index: int | None, model: Any) -> Target:

@@ -14,6 +14,7 @@ from lmstudio_app.core.models.family import CAUSAL, SEQ2SEQ, family_of
 from lmstudio_app.core.models.imports import import_quietly
 from lmstudio_app.core.models.integrity import folder_label, refetch_advice
 from lmstudio_app.core.models.sources import ResolvedModel, resolve
+from lmstudio_app.core.models.word_input import load_word_tokenizer
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 HEAD_MLM = "masked-lm"
@@ -22,6 +23,8 @@ HEAD_CLS = "sequence-classification"
 HEAD_ENCODER = "encoder"
 HEAD_CAUSAL_LM = "causal-lm"
 HEAD_SEQ2SEQ_LM = "seq2seq-lm"
+HEAD_TOKENS = "token-classification"  # a word tagger (finetune --task tokens)
+HEAD_QA = "question-answering"  # extractive QA (finetune --task qa)
 
 
 @dataclass
@@ -95,6 +98,10 @@ def detect_heads(path: Path) -> tuple[str, tuple[str, ...]]:
         return "AutoModelForNextSentencePrediction", (HEAD_NSP,)
     if "ForSequenceClassification" in archs:
         return "AutoModelForSequenceClassification", (HEAD_CLS,)
+    if "ForTokenClassification" in archs:
+        return "AutoModelForTokenClassification", (HEAD_TOKENS,)
+    if "ForQuestionAnswering" in archs:
+        return "AutoModelForQuestionAnswering", (HEAD_QA,)
     return "AutoModel", (HEAD_ENCODER,)
 
 
@@ -120,9 +127,12 @@ def load_model(
     auto_name, heads = detect_heads(source.path)
     state.progress(0.2, "Loading tokenizer")
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(
-            source.path, trust_remote_code=trust_remote_code, local_files_only=True
-        )
+        if HEAD_TOKENS in heads:  # tagged and explained with the tagger's own pre-split words
+            tokenizer = load_word_tokenizer(source.path)
+        else:
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                source.path, trust_remote_code=trust_remote_code, local_files_only=True
+            )
         state.raise_if_stopped()
         state.progress(0.35, f"Loading weights ({', '.join(heads)})")
         model = getattr(transformers, auto_name).from_pretrained(

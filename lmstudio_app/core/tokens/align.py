@@ -10,11 +10,10 @@ both come from the owner, so each word is learned and predicted once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from lmstudio_app.core.errors import ModelSourceError
-from lmstudio_app.core.models.quiet import quiet_transformers
+# Re-exported: the tagger's job and tests take the tokenizer from here; it lives in core/models for explain.
+from lmstudio_app.core.models.word_input import load_word_tokenizer as load_word_tokenizer
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 IGNORE = -100  # the label the loss and the metrics skip
@@ -30,28 +29,6 @@ class Window:
     end: int
     own_start: int
     own_end: int
-
-
-def load_word_tokenizer(path: Path | str) -> Any:
-    """A fast tokenizer that takes pre-split words (byte-level BPE ones need add_prefix_space)."""
-    import transformers
-
-    with quiet_transformers():
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
-            if not tokenizer.is_fast:
-                raise ModelSourceError(f"{Path(path).name} has no fast tokenizer: word tagging needs one.")
-            try:
-                tokenizer([["a"]], is_split_into_words=True)
-            except ValueError:
-                tokenizer = transformers.AutoTokenizer.from_pretrained(
-                    path, local_files_only=True, add_prefix_space=True
-                )
-        except (OSError, ValueError) as exc:
-            raise ModelSourceError(
-                f"Could not read the tokenizer of {path}: {str(exc).splitlines()[0]}"
-            ) from exc
-    return tokenizer
 
 
 def align_labels(

@@ -6,15 +6,9 @@ starts a new entity, so a model's imperfect output still gives whole spans.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-WORD = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]")  # words with inner hyphens or apostrophes, else one symbol
-
-
-def words_of(text: str) -> list[tuple[str, int, int]]:
-    """(word, start, end) character offsets of the words of `text` (span files and typed text alike)."""
-    return [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
+from lmstudio_app.core.models.word_input import words_of
 
 
 def entity_scheme(tags: Iterable[str]) -> str | None:

@@ -1,4 +1,8 @@
-"""The Explain panel's first tab: one text, one model, IG / gradient x input / rollout side by side."""
+"""The Explain panel's first tab: one text, one model, IG / gradient x input / rollout side by side.
+
+What is explained follows the model: a classifier's class, a masked-LM's candidate, a decoder's next token,
+a word tagger's tag of one word (task_inputs.WordPicker), or a QA model's answer (task_inputs.AnswerInputs).
+"""
 
 from __future__ import annotations
 
@@ -20,28 +24,47 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lmstudio_app.core.explain.attribution import METHODS, ExplainOptions, Explanation
+from lmstudio_app.core.explain.attribution import ExplainOptions, Explanation
 from lmstudio_app.core.explain.inputs import labels_of
-from lmstudio_app.core.models.registry import HEAD_CAUSAL_LM, HEAD_CLS, HEAD_MLM, HEAD_SEQ2SEQ_LM, LoadedModel
+from lmstudio_app.core.explain.methods import METHODS
+from lmstudio_app.core.models.registry import (
+    HEAD_CAUSAL_LM,
+    HEAD_CLS,
+    HEAD_MLM,
+    HEAD_QA,
+    HEAD_SEQ2SEQ_LM,
+    HEAD_TOKENS,
+    LoadedModel,
+)
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.attribution_view import AttributionView
-from lmstudio_app.ui.explain.jobs import explain_all
+from lmstudio_app.ui.explain.jobs import explain_all, explain_answer_all, explain_tag_all
+from lmstudio_app.ui.explain.task_inputs import AnswerInputs, TagStrip, WordPicker
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.sizing import compact_combo
 
 PREDICTED = "predicted class"
 ERROR_STYLE = "color: #c0392b;"
-EXPLAINED_HEADS = (HEAD_CLS, HEAD_MLM, HEAD_CAUSAL_LM, HEAD_SEQ2SEQ_LM)
+EXPLAINED_HEADS = (HEAD_CLS, HEAD_MLM, HEAD_CAUSAL_LM, HEAD_SEQ2SEQ_LM, HEAD_TOKENS, HEAD_QA)
 NEXT_TOKEN_HEADS = (HEAD_CAUSAL_LM, HEAD_SEQ2SEQ_LM)
+NO_MODEL = (
+    "No classifier, masked-LM, causal-LM, encoder-decoder, word tagger or QA model is loaded: load one on the "
+    "Models tab."
+)
 
 
 def _mode(model: LoadedModel | None) -> str:
-    """What the model's output to explain is: "class", "candidate" (at the mask), "next" token, or ""."""
+    """What the model's output to explain is: "class", "candidate" (at the mask), "next" token, a word's
+    "tag", an answer ("qa"), or ""."""
     if model is None:
         return ""
     if model.has_head(HEAD_CLS):
         return "class"
+    if model.has_head(HEAD_TOKENS):
+        return "tag"
+    if model.has_head(HEAD_QA):
+        return "qa"
     if any(model.has_head(h) for h in NEXT_TOKEN_HEADS):
         return "next"
     return "candidate" if model.has_head(HEAD_MLM) else ""
@@ -59,10 +82,18 @@ class AttributionTab(QWidget):
         self.latest = LatestOnly(self)
         self.results: dict[str, Explanation | str] = {}
         self.model_combo = compact_combo(QComboBox())
-        self.model_combo.setToolTip("A loaded classifier, masked-LM, causal-LM or encoder-decoder model")
+        self.model_combo.setToolTip(
+            "A loaded classifier, masked-LM, causal-LM, encoder-decoder, word tagger or question-answering model"
+        )
         self.model_combo.currentIndexChanged.connect(self._model_changed)
         self.editor = QPlainTextEdit(placeholderText="Type a text to explain (Ctrl+Enter runs it)")
         self.editor.setFixedHeight(64)
+        self.word_picker = WordPicker()
+        self.editor.textChanged.connect(lambda: self.word_picker.set_text(self.editor.toPlainText()))
+        self.answer_inputs = AnswerInputs()
+        self.answer_inputs.question_edit.returnPressed.connect(self.run)
+        self.tag_strip = TagStrip()
+        self.tag_strip.word_clicked.connect(self._explain_word)
         self.class_combo = compact_combo(QComboBox(), 16)
         self.class_combo.setToolTip("The class whose score is explained: the predicted one or any other")
         self.candidate_edit = QLineEdit(placeholderText="candidate word at the mask")
@@ -110,6 +141,8 @@ class AttributionTab(QWidget):
         self.candidate_label = QLabel("Candidate:")
         for w in (self.candidate_label, self.candidate_edit, self.versus_edit):
             top.addWidget(w)
+        top.addWidget(self.word_picker)
+        top.addWidget(self.answer_inputs, 2)
         options = QHBoxLayout()
         for w in (self.steps_spin, self.baseline_combo, self.batch_spin, self.unit_combo, self.run_button):
             options.addWidget(w)
@@ -124,6 +157,7 @@ class AttributionTab(QWidget):
         layout.addWidget(self.editor)
         layout.addLayout(options)
         layout.addWidget(self.summary)
+        layout.addWidget(self.tag_strip)
         layout.addWidget(splitter, 1)
 
     # ---- models ------------------------------------------------------------------------------------
@@ -153,12 +187,17 @@ class AttributionTab(QWidget):
             self.model_combo.setCurrentIndex(index)
 
     def _model_changed(self) -> None:
-        """A classifier gets the class picker, a masked-LM the candidate boxes, a decoder the token boxes."""
+        """A classifier gets the class picker, a masked-LM the candidate boxes, a decoder the token boxes,
+        a tagger the word and tag pickers, a QA model the question box."""
         model = self.model()
         mode = _mode(model)
         classifier, masked = mode == "class", mode == "candidate"
         for w in (self.class_label, self.class_combo):
             w.setVisible(classifier)
+        self.word_picker.setVisible(mode == "tag")
+        self.answer_inputs.setVisible(mode == "qa")
+        self.tag_strip.show_tags(None)
+        self.word_picker.set_tags(labels_of(model.model) if mode == "tag" else [])
         for w in (self.candidate_label, self.candidate_edit, self.versus_edit):
             w.setVisible(masked or mode == "next")
         self.candidate_label.setText("Next token:" if mode == "next" else "Candidate:")
@@ -173,7 +212,10 @@ class AttributionTab(QWidget):
         self.editor.setPlaceholderText(
             "Type the source text; its first output token is explained (Ctrl+Enter runs it)"
             if source
-            else f"Type a {'prompt' if mode == 'next' else 'text'} to explain (Ctrl+Enter runs it)"
+            else {
+                "tag": "Type a sentence, then pick the word whose tag is explained (Ctrl+Enter runs it)",
+                "qa": "Paste the passage the answer is taken from; the question goes above (Ctrl+Enter runs it)",
+            }.get(mode, f"Type a {'prompt' if mode == 'next' else 'text'} to explain (Ctrl+Enter runs it)")
         )
         self.class_combo.clear()
         self.class_combo.addItem(PREDICTED, None)
@@ -182,8 +224,19 @@ class AttributionTab(QWidget):
                 self.class_combo.addItem(label, label)
         if model is None:
             self.summary.setText(
-                "Load a classifier (e.g. a fine-tuned run: Load into model manager), a masked-LM, a causal LM "
-                "or an encoder-decoder on the Models tab to explain its output."
+                "Load a classifier (e.g. a fine-tuned run: Load into model manager), a masked-LM, a causal LM, "
+                "an encoder-decoder, a word tagger or a question-answering model on the Models tab to explain "
+                "its output."
+            )
+        elif mode == "tag":
+            self.summary.setText(
+                "Word tagger: type a sentence and pick a word; its tag (the predicted one or the one you pick) "
+                "is explained by every word of the sentence."
+            )
+        elif mode == "qa":
+            self.summary.setText(
+                "Question answering: type a question and a passage; the start (or end) of the answer the model "
+                "picks is explained by the question's words and the passage's."
             )
         elif mode == "next":
             self.summary.setText(
@@ -210,7 +263,7 @@ class AttributionTab(QWidget):
             steps=self.steps_spin.value(),
             baseline=self.baseline_combo.currentData(),
             internal_batch_size=self.batch_spin.value(),
-            label=self.class_combo.currentData() if mode == "class" else None,
+            label={"class": self.class_combo.currentData(), "tag": self.word_picker.tag()}.get(mode),
             candidate={"candidate": candidate, "next": candidate or None}.get(mode),
             versus=(self.versus_edit.text().strip() or None) if mode in ("candidate", "next") else None,
         )
@@ -218,11 +271,22 @@ class AttributionTab(QWidget):
     def run(self) -> None:
         model, text = self.model(), self.editor.toPlainText()
         if model is None:
-            self._fail(
-                "No classifier, masked-LM, causal-LM or encoder-decoder model is loaded: load one on the Models tab."
-            )
+            self._fail(NO_MODEL)
             return
-        worker = self.latest.submit(explain_all, model, text, self.options())
+        mode = _mode(model)
+        if mode == "tag":
+            word = self.word_picker.word()
+            if word is None:
+                self._fail("Type a sentence to tag: it has no words.")
+                return
+            worker = self.latest.submit(explain_tag_all, model, text, word, self.options())
+        elif mode == "qa":
+            inputs = self.answer_inputs
+            worker = self.latest.submit(
+                explain_answer_all, model, inputs.question(), text, self.options(), inputs.end()
+            )
+        else:
+            worker = self.latest.submit(explain_all, model, text, self.options())
         worker.progress.connect(lambda f, _m: self.progress.setValue(round(max(0.0, f) * 1000)))
         worker.progress.connect(lambda _f, m: self.summary.setText(html.escape(m)) if m else None)
         worker.result.connect(self._show)
@@ -231,6 +295,11 @@ class AttributionTab(QWidget):
         worker.finished.connect(lambda: self._busy(False))
         self._busy(True)
         worker.start()
+
+    def _explain_word(self, index: int) -> None:
+        """A click on a word of the tagged sentence: explain that word's tag."""
+        self.word_picker.select(index)
+        self.run()
 
     def cancel(self) -> None:
         self.latest.cancel()
@@ -250,18 +319,14 @@ class AttributionTab(QWidget):
         self.progress.setValue(1000)
         first = next((r for r in results.values() if isinstance(r, Explanation)), None)
         if first is not None:
-            ranking = " · ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in first.ranking)
-            what = {"class": "class", "candidate": "word at the mask"}.get(first.kind, "next token")
-            note = " (input truncated)" if first.truncated else ""
-            self.summary.setText(
-                f"Predicted {what}: <b>{html.escape(first.predicted_label)}</b> ({fmt.percent(first.predicted_score)}). "
-                f"Explaining <b>{html.escape(first.target)}</b>. {ranking}{note}"
-            )
+            self.summary.setText(summary_html(first))
+        self.tag_strip.show_tags(first if first is not None and first.kind == "tag" else None)
         self.redraw()
         self.explained.emit()
 
     def redraw(self) -> None:
         unit = self.unit_combo.currentData()
+        self.tag_strip.redraw()
         for method, view in self.views.items():
             result = self.results.get(method)
             if isinstance(result, Explanation):
@@ -270,3 +335,25 @@ class AttributionTab(QWidget):
                 view.show_message(result)
             else:
                 view.redraw()
+
+
+def summary_html(result: Explanation) -> str:
+    """The line above the views: what the model predicted, what is explained, the alternatives."""
+    ranking = " · ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in result.ranking)
+    note = " (input truncated)" if result.truncated else ""
+    predicted = f"<b>{html.escape(result.predicted_label)}</b> ({fmt.percent(result.predicted_score)})"
+    if result.kind == "tag":
+        word = result.details["word"]
+        return (
+            f"Word {word['number']} <b>{html.escape(word['text'])}</b> is tagged {predicted}. Explaining the "
+            f"logit of <b>{html.escape(result.target)}</b> there. {ranking}{note}"
+        )
+    if result.kind in ("answer-start", "answer-end"):
+        which = "start" if result.kind == "answer-start" else "end"
+        token = result.details["answer"][f"{which}_token"]
+        return (
+            f"Predicted answer: {predicted}. Explaining its {which} logit (at {html.escape(token)}). "
+            f"Best spans: {ranking}{note}"
+        )
+    what = {"class": "class", "candidate": "word at the mask"}.get(result.kind, "next token")
+    return f"Predicted {what}: {predicted}. Explaining <b>{html.escape(result.target)}</b>. {ranking}{note}"

@@ -1,4 +1,8 @@
-"""One method's attribution for one text: the text coloured by score, a labelled bar chart, IG's delta."""
+"""One method's attribution for one text: the text coloured by score, a labelled bar chart, IG's delta.
+
+The words whose output is explained (a tagger's word, a QA model's answer) are underlined and bold; a QA
+model's question and passage are shown as two lines, and the question's bars are marked "Q:".
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from lmstudio_app.core.explain.attribution import METHOD_NAMES, Explanation
+from lmstudio_app.core.explain.attribution import Explanation
+from lmstudio_app.core.explain.methods import METHOD_NAMES
 from lmstudio_app.ui.explain.colours import (
     NEGATIVE,
     POSITIVE,
@@ -22,6 +27,13 @@ from lmstudio_app.ui.plot_theme import show_grid
 
 MAX_BARS = 40  # longer inputs show their strongest items (in text order) so every bar keeps its label
 WARN_STYLE = "color: #d35400; font-weight: bold;"
+ROLLOUT_INTO = {  # the position whose attention rollout follows, per kind of explanation
+    "class": "[CLS]",
+    "candidate": "the mask",
+    "tag": "the tagged word",
+    "answer-start": "the answer's start",
+    "answer-end": "the answer's end",
+}
 
 
 def items(result: Explanation, unit: str) -> tuple[list[str], np.ndarray]:
@@ -31,17 +43,43 @@ def items(result: Explanation, unit: str) -> tuple[list[str], np.ndarray]:
     return list(result.words.words), np.asarray(result.words.scores, dtype=float)
 
 
-def coloured_html(labels: list[str], scores: np.ndarray) -> str:
-    """The items as one paragraph of spans whose background says the score's sign and size."""
+def focus_items(result: Explanation, unit: str) -> set[int]:
+    """The items (words, or their tokens) whose output is explained."""
+    if unit != "tokens":
+        return set(result.focus)
+    return {t for t, w in enumerate(result.words.word_of_token) if w is not None and w in result.focus}
+
+
+def coloured_html(
+    labels: list[str], scores: np.ndarray, focus: set[int] | None = None, breaks: dict[int, str] | None = None
+) -> str:
+    """The items as paragraphs of spans whose background says the score's sign and size; `focus` items are
+    bold and underlined, and `breaks` starts a new paragraph with a title before the items it names."""
     scale = float(np.abs(scores).max()) if len(scores) else 0.0
     fg = foreground().name()
-    spans = []
-    for label, score in zip(labels, scores, strict=True):
+    paragraphs: list[list[str]] = [[]]
+    for i, (label, score) in enumerate(zip(labels, scores, strict=True)):
+        if breaks and i in breaks:
+            if paragraphs[-1]:
+                paragraphs.append([])
+            paragraphs[-1].append(f"<b>{html.escape(breaks[i])}</b>")
         colour = score_colour(float(score), scale).name()
-        spans.append(
-            f"<span style='background-color:{colour}; color:{fg};'>&nbsp;{html.escape(label)}&nbsp;</span>"
+        mark = " font-weight: bold; text-decoration: underline;" if focus and i in focus else ""
+        paragraphs[-1].append(
+            f"<span style='background-color:{colour}; color:{fg};{mark}'>&nbsp;{html.escape(label)}&nbsp;</span>"
         )
-    return f"<p style='line-height: 160%;'>{' '.join(spans)}</p>"
+    return "".join(f"<p style='line-height: 160%;'>{' '.join(p)}</p>" for p in paragraphs)
+
+
+def question_breaks(result: Explanation, unit: str) -> dict[int, str]:
+    """Where a QA input's question and passage start among the items ({} for other kinds)."""
+    if not result.question_words:
+        return {}
+    if unit != "tokens":
+        return {0: "Question:", result.question_words: "Passage:"}
+    owners = result.words.word_of_token
+    first = next((t for t, w in enumerate(owners) if w is not None and w >= result.question_words), None)
+    return {0: "Question:"} if first is None else {0: "Question:", first: "Passage:"}
 
 
 class AttributionBars(pg.PlotWidget):
@@ -121,7 +159,11 @@ class AttributionView(QGroupBox):
         layout.addWidget(self.legend)
         layout.addWidget(self.info)
         layout.addWidget(self.warning)
-        layout.addWidget(self.bars, 1)
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(
+            self.bars
+        )  # a long input's bars scroll instead of growing the window past the screen
+        layout.addWidget(scroll, 1)
 
     def show_result(self, result: Explanation, unit: str) -> None:
         self.result, self.unit = result, unit
@@ -142,13 +184,19 @@ class AttributionView(QGroupBox):
             return
         r = self.result
         labels, scores = items(r, self.unit)
-        self.text.setText(coloured_html(labels, scores))
+        breaks = question_breaks(r, self.unit)
+        self.text.setText(coloured_html(labels, scores, focus_items(r, self.unit), breaks))
         scale = float(np.abs(scores).max()) if len(scores) else 0.0
         if self.method == "rollout":
-            where = {"class": "[CLS]", "candidate": "the mask"}.get(r.kind, "the last token")
-            self.legend.set_scale(scale, f"attention share flowing to {where}", signed=False)
+            self.legend.set_scale(
+                scale,
+                f"attention share flowing to {ROLLOUT_INTO.get(r.kind, 'the last token')}",
+                signed=False,
+            )
         else:
             self.legend.set_scale(scale, r.target)
+        if r.question_words and self.unit != "tokens":  # the question's bars, apart from the passage's
+            labels = [f"Q: {label}" if i < r.question_words else label for i, label in enumerate(labels)]
         self.bars.set_items(labels, scores)
         self.info.setText(self._info(r))
         self.info.setToolTip(
@@ -166,9 +214,7 @@ class AttributionView(QGroupBox):
             return (
                 "Share of the explained position's attention that flows from each token (no sign, sums to 1)."
             )
-        a, _, b = r.target.partition(" vs ")
-        nxt = "next = " if r.kind == "next-token" else ""
-        text = f"Explained: log P({nxt}{a})" + (f" - log P({nxt}{b})" if b else "") + f" = {r.output:+.4f}"
+        text = f"Explained: {r.quantity} = {r.output:+.4f}"
         if r.method == "ig" and r.baseline_output is not None:
             total = float(np.sum(r.token_scores))
             text += (

@@ -6,12 +6,16 @@ These run in `Worker`s (ui/qthreading.py) and only call core; their progress is 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lmstudio_app.core.errors import UserError
-from lmstudio_app.core.explain.attribution import METHOD_NAMES, METHODS, ExplainOptions, Explanation, explain
+from lmstudio_app.core.explain.answer import explain_answer
+from lmstudio_app.core.explain.attribution import ExplainOptions, Explanation, explain
 from lmstudio_app.core.explain.embed_map import DatasetMap, MapOptions, dataset_map
+from lmstudio_app.core.explain.methods import METHOD_NAMES, METHODS
+from lmstudio_app.core.explain.tagger import explain_tag
 from lmstudio_app.core.tasks import TaskState
 
 
@@ -33,20 +37,43 @@ class _Part(TaskState):
         self._whole.raise_if_stopped()
 
 
-def explain_all(
-    loaded: Any, text: str, options: ExplainOptions, *, state: TaskState
+def _each_method(
+    run: Callable[[ExplainOptions, TaskState], Explanation], options: ExplainOptions, state: TaskState
 ) -> dict[str, Explanation | str]:
-    """Every method on the same text and target; a method that cannot run gives its one-line reason."""
+    """Every method on the same input and target; a method that cannot run gives its one-line reason."""
     results: dict[str, Explanation | str] = {}
     for i, method in enumerate(METHODS):
         part = _Part(state, i / len(METHODS), 1 / len(METHODS), f"{METHOD_NAMES[method]}: ")
         try:
-            results[method] = explain(loaded, text, dataclasses.replace(options, method=method), state=part)
+            results[method] = run(dataclasses.replace(options, method=method), part)
         except UserError as exc:
             if i == 0:  # the input itself is wrong (no head, no mask, unknown label): say it once
                 raise
             results[method] = str(exc)
     return results
+
+
+def explain_all(
+    loaded: Any, text: str, options: ExplainOptions, *, state: TaskState
+) -> dict[str, Explanation | str]:
+    """A class, a candidate at the mask or a next token, by every method."""
+    return _each_method(lambda o, part: explain(loaded, text, o, state=part), options, state)
+
+
+def explain_tag_all(
+    loaded: Any, text: str, word: int, options: ExplainOptions, *, state: TaskState
+) -> dict[str, Explanation | str]:
+    """A word tagger's tag of word `word` (0-based), by every method."""
+    return _each_method(lambda o, part: explain_tag(loaded, text, word, o, state=part), options, state)
+
+
+def explain_answer_all(
+    loaded: Any, question: str, context: str, options: ExplainOptions, end: bool, *, state: TaskState
+) -> dict[str, Explanation | str]:
+    """A QA model's answer start (or end), by every method."""
+    return _each_method(
+        lambda o, part: explain_answer(loaded, question, context, o, end=end, state=part), options, state
+    )
 
 
 def load_folder(registry: Any, folder: Path, name: str | None, *, state: TaskState) -> Any:
