@@ -16,7 +16,9 @@ COMMANDS = [
     "gui",
     "inspect_csv",
     "finetune",
+    "distill",
     "pretrain",
+    "export_launch",
     "predict",
     "attention",
     "fillmask",
@@ -26,6 +28,8 @@ COMMANDS = [
     "score",
     "bias",
     "generate",
+    "optimize",
+    "choose",
 ]
 
 
@@ -84,6 +88,7 @@ def _run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command is None:  # bare `lmstudio-app` (maybe with --smoke-test) opens the GUI
         args = parser.parse_args([*argv, "gui"])
+    args.command_argv = list(argv)  # --processes N runs the same line again as N ranks; runs record it
     try:
         return int(args._run(args) or 0)
     except UserError as exc:

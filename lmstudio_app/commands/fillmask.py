@@ -63,26 +63,44 @@ def _is_masked_lm(path: object) -> bool:
         return False
 
 
-def run(args: argparse.Namespace) -> int:
+def _load(args: argparse.Namespace) -> tuple[object, object, str]:
+    """(model, tokenizer, name): an optimized folder (`optimize -o DIR`) runs with ONNX Runtime."""
+    from pathlib import Path
+
     from lmstudio_app.commands._common import load_model_from_args
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.models.onnx_runtime import is_onnx_folder, load_masked_lm
+
+    if is_onnx_folder(args.model):
+        if args.device != "cpu":
+            raise UserError(
+                f"{args.model} is an optimized ONNX model: it runs on the CPU; leave out --device."
+            )
+        model, tokenizer = load_masked_lm(Path(args.model))
+        return model, tokenizer, Path(args.model).name
+    loaded = load_model_from_args(args)
+    return loaded.model, loaded.tokenizer, loaded.name
+
+
+def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.fillmask.predict import fill_mask
     from lmstudio_app.core.fillmask.text import require_masks
 
     require_masks(args.text)  # before loading anything: empty text or no mask is exit 2 at once
     _check_default_model(args.model)
-    loaded = load_model_from_args(args)
+    model, tokenizer, name = _load(args)
     result = fill_mask(
-        loaded.model,
-        loaded.tokenizer,
+        model,
+        tokenizer,
         args.text,
         top_k=args.top_k,
         mode=args.mode,
         whole_words=args.whole_words,
         targets=args.target,
-        name=loaded.name,
+        name=name,
     )
     if args.json:
-        print_json(result.to_json(loaded.name))
+        print_json(result.to_json(name))
         return 0
     for mask in result.masks:
         print(f"mask {mask.index + 1}:")

@@ -6,14 +6,24 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lmstudio_app.commands import finetune_qa, finetune_tokens
+from lmstudio_app.commands import finetune_multilabel, finetune_qa, finetune_tokens
 from lmstudio_app.commands._common import (
     MAX_SEED,
     real_number,
-    throttled_progress,
     whole_number,
 )
-from lmstudio_app.commands._training import CANCELLED, engine_settings, eval_printer, say, train_until_done
+from lmstudio_app.commands._events import add_events_argument, reported, reports_events, training_progress
+from lmstudio_app.commands._saved import add_settings_argument, run_saved, saved_run
+from lmstudio_app.commands._training import (
+    CANCELLED,
+    add_processes_argument,
+    engine_settings,
+    eval_printer,
+    launch_ranks,
+    say,
+    train_until_done,
+    wants_ranks,
+)
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER
 
 NAME = "finetune"
@@ -44,6 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, help="the folder to write (model, metrics.json, checkpoints)"
     )
+    add_run_options(parser)
+    finetune_multilabel.add_arguments(parser)
+    finetune_tokens.add_arguments(parser)
+    finetune_qa.add_arguments(parser)
+    add_settings_argument(parser, "--csv/--data")
+    add_events_argument(parser)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The validation, training and table-reading options of a classifier run (`distill` takes them too)."""
     val = parser.add_mutually_exclusive_group()
     val.add_argument(
         "--val-split",
@@ -85,17 +105,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+    add_processes_argument(parser)
     parser.add_argument("--encoding", help="the table's encoding (default: detected)")
     parser.add_argument("--delimiter", help="the table's delimiter (default: detected); 'tab' for a tab")
-    finetune_tokens.add_arguments(parser)
-    finetune_qa.add_arguments(parser)
 
 
 def _scores(event: dict) -> str:
     return f"accuracy {event['eval_accuracy']:.4f}, macro-F1 {event['eval_macro_f1']:.4f}"
 
 
-def _source(path: str, args: argparse.Namespace) -> Any:
+def table_source(path: str, args: argparse.Namespace) -> Any:
     from lmstudio_app.core.data.labeled import DataSource
 
     delimiter = "\t" if (args.delimiter or "").lower() in ("tab", "\\t") else args.delimiter
@@ -107,10 +126,11 @@ def _source(path: str, args: argparse.Namespace) -> Any:
         label_column=args.label_column,
         text_pair_column=args.text_pair_column,
         merge_variants=not args.keep_label_variants,
+        **finetune_multilabel.source_options(args),
     )
 
 
-def _report(data: Any) -> None:
+def report_table(data: Any) -> None:
     """What reading the table fixed or noticed, in plain words on stderr."""
     for problem in data.read_problems:
         say(f"{Path(data.source.path).name}: {problem}")
@@ -122,7 +142,7 @@ def _report(data: Any) -> None:
             say(f"warning: {warning}")
 
 
-def _max_length(args: argparse.Namespace, train: Any) -> int:
+def choose_max_length(args: argparse.Namespace, train: Any) -> int:
     if args.max_length is not None:
         return args.max_length
     from lmstudio_app.core.finetune.encode import measure_lengths
@@ -132,15 +152,41 @@ def _max_length(args: argparse.Namespace, train: Any) -> int:
     return length
 
 
-def run(args: argparse.Namespace) -> int:
+def read_splits(args: argparse.Namespace, state: Any) -> tuple[Any, Any, Any]:
+    """(data plan, training rows, validation rows) of --csv (and --val-csv or --val-split), with what
+    reading them noticed said on stderr."""
     from lmstudio_app.core.data.labeled import split_warnings
-    from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.finetune.datasets import DataPlan, build_splits, load_labeled
+
+    plan = DataPlan(
+        table_source(args.csv, args),
+        table_source(args.val_csv, args) if args.val_csv else None,
+        args.val_split,
+        args.seed,
+    )
+    data = load_labeled(plan.data, state)
+    plan = finetune_multilabel.settle(plan, data, args)
+    report_table(data)
+    train, val = build_splits(plan, data=data, state=state)
+    if plan.val_data is not None:
+        report_table(val)
+    for warning in split_warnings(train, val):
+        say(f"warning: {warning}")
+    return plan, train, val
+
+
+@reports_events
+def run(args: argparse.Namespace) -> int:
+    from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.finetune.job import fine_tune
     from lmstudio_app.core.finetune.settings import FineTuneSettings
     from lmstudio_app.core.outputs import check_output_dir
     from lmstudio_app.core.training.record import RunRecord
 
+    finetune_multilabel.check(args)
+    saved = saved_run(args, data_given=bool(args.csv or args.data))
+    if saved is not None:
+        return run_saved(args, saved, NAME)
     if args.task == "tokens":
         return finetune_tokens.run(args)
     if args.task == "qa":
@@ -149,28 +195,20 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--task labels needs --csv FILE --text-column C --label-column L.")
     out = check_output_dir(args.output)  # before reading any data: the answers do not depend on it
     RunRecord(out).check_start(args.resume)
-    state = throttled_progress()
-    plan = DataPlan(
-        _source(args.csv, args),
-        _source(args.val_csv, args) if args.val_csv else None,
-        args.val_split,
-        args.seed,
-    )
-    data = load_labeled(plan.data, state)
-    _report(data)
-    train, val = build_splits(plan, data=data, state=state)
-    if plan.val_data is not None:
-        _report(val)
-    for warning in split_warnings(train, val):
-        say(f"warning: {warning}")
+    state = training_progress(args)
+    plan, train, val = read_splits(args, state)
     settings = FineTuneSettings(
         **engine_settings(args, out),
         text_column=args.text_column,
         label_column=args.label_column,
         text_pair_column=args.text_pair_column,
-        max_length=_max_length(args, train),
+        max_length=choose_max_length(args, train),
+        threshold=args.threshold,
     )
-    say(f"{len(train)} training rows, {len(val)} validation rows, {len(set(train.labels))} classes")
+    kinds = "labels" if args.multi_label else "classes"
+    say(f"{len(train)} training rows, {len(val)} validation rows, {len(train.label_names)} {kinds}")
+    if wants_ranks(args):
+        return launch_ranks(args, out, settings.batch_size)
 
     result = train_until_done(
         state,
@@ -180,7 +218,9 @@ def run(args: argparse.Namespace) -> int:
             settings,
             out,
             state=state,
-            on_event=eval_printer(_scores),
+            on_event=reported(
+                args, eval_printer(finetune_multilabel.scores if args.multi_label else _scores)
+            ),
             resume=args.resume,
             model_dir=out,
             plan=plan,
@@ -189,5 +229,8 @@ def run(args: argparse.Namespace) -> int:
     if result is None:
         return CANCELLED
     m = result.metrics
+    if args.multi_label:
+        print(f"{finetune_multilabel.summary(m)}; model saved to {out}")
+        return 0
     print(f"accuracy {m['eval_accuracy']:.4f}, macro-F1 {m['eval_macro_f1']:.4f}; model saved to {out}")
     return 0

@@ -36,13 +36,15 @@ def _scores(event: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lmstudio_app.commands._common import throttled_progress
+    from lmstudio_app.commands._events import reported, training_progress
     from lmstudio_app.commands._training import (
         CANCELLED,
         engine_settings,
         eval_printer,
+        launch_ranks,
         say,
         train_until_done,
+        wants_ranks,
     )
     from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.outputs import check_output_dir
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--task qa reads --data FILE (and --val-data FILE), not --csv.")
     out = check_output_dir(args.output)  # before reading any data
     RunRecord(out).check_start(args.resume)
-    state = throttled_progress()
+    state = training_progress(args)
     data = read_qa(args.data, state=state)
     for problem in data.problems:
         say(f"{Path(args.data).name}: {problem}")
@@ -73,12 +75,15 @@ def run(args: argparse.Namespace) -> int:
         stride=args.stride if args.stride is not None else min(128, max_length // 3),
         max_answer_tokens=args.max_answer_tokens,
         data=str(Path(args.data).resolve()),
+        val_data=str(Path(args.val_data).resolve()) if args.val_data else "",
     )
     unanswerable = sum(1 for e in train if e.answers == [])
     say(
         f"{len(train)} training questions ({unanswerable} unanswerable), {len(val)} validation questions"
         + ("" if args.val_data else ", split by context")
     )
+    if wants_ranks(args):
+        return launch_ranks(args, out, settings.batch_size)
     result = train_until_done(
         state,
         lambda: train_qa(
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             settings,
             out,
             state=state,
-            on_event=eval_printer(_scores),
+            on_event=reported(args, eval_printer(_scores)),
             resume=args.resume,
             model_dir=out,
         ),

@@ -29,13 +29,15 @@ def _scores(event: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lmstudio_app.commands._common import throttled_progress
+    from lmstudio_app.commands._events import reported, training_progress
     from lmstudio_app.commands._training import (
         CANCELLED,
         engine_settings,
         eval_printer,
+        launch_ranks,
         say,
         train_until_done,
+        wants_ranks,
     )
     from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.outputs import check_output_dir
@@ -61,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     say(
         f"{len(train)} training sentences, {len(val)} validation sentences, {len(tags)} tags: {', '.join(tags[:20])}"
     )
-    state = throttled_progress()
+    if wants_ranks(args):
+        return launch_ranks(args, out, settings.batch_size)
+    state = training_progress(args)
     result = train_until_done(
         state,
         lambda: train_tagger(
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             settings,
             out,
             state=state,
-            on_event=eval_printer(_scores),
+            on_event=reported(args, eval_printer(_scores)),
             resume=args.resume,
             model_dir=out,
             plan=plan,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lmstudio_app.commands import predict_qa, predict_tokens
+from lmstudio_app.commands import predict_multilabel, predict_qa, predict_tokens
 from lmstudio_app.commands._common import print_json, stderr_progress
 
 NAME = "predict"
@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
     predict_qa.add_arguments(parser)
+    predict_multilabel.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.finetune.predict import predict_csv, predict_texts
     from lmstudio_app.core.outputs import check_output_file
 
+    if predict_multilabel.wanted(args):  # first: it names the folder's kind when given another task's input
+        return predict_multilabel.run(args)
     if predict_qa.wanted(args):
         return predict_qa.run(args)
     if predict_tokens.wanted(args):

@@ -11,8 +11,15 @@ from lmstudio_app.commands._common import (
     MAX_SEED,
     first_ctrl_c_stops,
     real_number,
-    throttled_progress,
     whole_number,
+)
+from lmstudio_app.commands._events import add_events_argument, reported, reports_events, training_progress
+from lmstudio_app.commands._saved import add_settings_argument, run_saved, saved_run
+from lmstudio_app.commands._training import (
+    add_processes_argument,
+    launch_ranks,
+    recorded_command,
+    wants_ranks,
 )
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
 
@@ -27,7 +34,7 @@ FIGURES = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    text = parser.add_mutually_exclusive_group(required=True)
+    text = parser.add_mutually_exclusive_group()  # one of them, unless --settings or --resume says the text
     text.add_argument("--text", nargs="+", metavar="FILE_OR_DIR", help="text files or folders of them")
     text.add_argument("--csv", help="a table (CSV, TSV, JSONL or XLSX) whose --text-column holds the text")
     parser.add_argument("--text-column", help="the table's column with the text (with --csv)")
@@ -91,6 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    add_processes_argument(parser)
+    add_settings_argument(parser, "--text/--csv")
+    add_events_argument(parser)
     parser.add_argument("--seed", type=whole_number(0, MAX_SEED), default=42)
     parser.add_argument("--encoding", help="the text's encoding (default: detected)")
     parser.add_argument(
@@ -143,9 +153,12 @@ def settings_from(args: argparse.Namespace) -> Any:
         device=args.device,
         seed=args.seed,
         name=Path(args.output).name,
+        processes=args.processes,
+        command=recorded_command(args),
     )
 
 
+@reports_events
 def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.models.local import resolve_local
@@ -156,6 +169,14 @@ def run(args: argparse.Namespace) -> int:
     from lmstudio_app.core.tasks import Cancelled
     from lmstudio_app.core.training.record import RunRecord
 
+    saved = saved_run(args, data_given=bool(args.text or args.csv))
+    if saved is not None:
+        return run_saved(args, saved, NAME)
+    if not (args.text or args.csv):
+        raise UserError(
+            "Give the text: --text FILE_OR_DIR... or --csv FILE --text-column C (or --settings FILE; "
+            "--resume -o DIR alone continues a run)."
+        )
     if args.csv and not args.text_column:
         raise UserError("--csv needs --text-column: name the column that holds the text.")
     out = check_output_dir(args.output)
@@ -171,11 +192,13 @@ def run(args: argparse.Namespace) -> int:
         column=args.text_column or "",
         encoding=args.encoding or "",
     )
-    state = throttled_progress()
+    state = training_progress(args)
     corpus = build_corpus(source, settings.held_out_fraction, settings.seed, state)
     for problem in corpus.problems:
         _say(problem)
     _say(corpus.summary())
+    if wants_ranks(args):
+        return launch_ranks(args, out, settings.batch_size)
 
     try:
         with first_ctrl_c_stops(state):
@@ -185,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
                 settings,
                 out,
                 state=state,
-                on_event=_on_event,
+                on_event=reported(args, _on_event),
                 resume=args.resume,
                 model_dir=out,
             )

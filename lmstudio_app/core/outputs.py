@@ -15,6 +15,8 @@ from pathlib import Path
 
 from lmstudio_app.core.jsonio import OutputError, cannot_write
 
+PROBE_PREFIX = ".lmstudio-probe-"  # the probe's name: a run folder's checks know it is not a file of theirs
+
 
 def check_output_file(path: Path | str, formats: Iterable[str] | None = None) -> Path:
     """`path` as a Path, once a file can be written there in one of `formats` (suffixes such as
@@ -64,7 +66,7 @@ def check_output_dir(path: Path | str) -> Path:
 def _probe(folder: Path, target: Path) -> None:
     """Create and remove a file in `folder`; a refusal names `target`, the path the user gave."""
     try:
-        fd, name = tempfile.mkstemp(prefix=".lmstudio-probe-", dir=folder)
+        fd, name = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=folder)
     except OSError as exc:
         if exc.errno == errno.ENOENT:  # the folder exists, yet takes no files: /proc, /sys
             raise OutputError(f"cannot write {target}: {folder} does not take new files") from exc

@@ -32,6 +32,13 @@ class TaskState:
         child._stop = self._stop
         return child
 
+    def prefixed(self, prefix: str) -> TaskState:
+        """This state with every message starting with `prefix` (which item of a loop is under way); the
+        stop flag is shared."""
+        child = TaskState(lambda f, m: self.progress(f, prefix + m))
+        child._stop = self._stop
+        return child
+
     def _staged(self, fraction: float, message: str) -> None:
         if fraction >= 0:
             fraction = self._high = max(fraction, self._high)

@@ -1,4 +1,4 @@
-"""Import the heavy stack (torch, transformers, the training modules) behind a splash, before the window.
+"""Import the heavy stack (torch, transformers) behind a splash, before the window.
 
 Importing torch's and transformers' C extensions holds the GIL for up to ~200 ms at a time, whichever
 thread does it: on a worker thread it froze the window (the wizard's Settings page 190 ms, the first model
@@ -18,15 +18,13 @@ from lmstudio_app import APP_DISPLAY_NAME
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.imports import import_quietly
 from lmstudio_app.core.models.local import resolve_local
-from lmstudio_app.core.training.runtime import TRAINING_STACK
 from lmstudio_app.ui.app import app_icon
 
 # (what the splash names, the modules) in import order: each step is one message on the splash.
 STACK: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("PyTorch", ("torch",)),
     ("Transformers", ("transformers", "transformers.models.auto.modeling_auto")),
-    ("the training stack", TRAINING_STACK),
-)
+)  # not the training stack: training runs in a process of its own (ui/finetune/training_session.py)
 _SIZE = (420, 160)
 
 

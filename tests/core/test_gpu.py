@@ -19,7 +19,7 @@ def test_gpu_check_script_parses_on_cpu() -> None:
     script = REPO / "benchmarks" / "gpu_check.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
     blocks = re.findall(r"<<'PY'\n(.*?)\nPY\n", script.read_text(), flags=re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for block in blocks:
         compile(block, "gpu_check.sh", "exec")
 

@@ -220,6 +220,8 @@ class Journey:
         next_page()
         self.wait("the split page", wizard.split_page.isComplete, timeout=60)
         next_page()
+        self.wait("the base-model candidates", wizard.choose_page.isComplete, timeout=120)
+        next_page()  # the optional chooser: nothing picked
         settings = wizard.settings_page
         self.wait("token lengths to be measured", lambda: not settings.measuring, timeout=120)
         assert settings.model_combo.currentText() == "all-MiniLM-L6-v2"

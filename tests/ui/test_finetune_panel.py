@@ -28,8 +28,10 @@ def click(qtbot, button) -> None:
 
 
 @pytest.mark.usefixtures("stop_training_at_teardown")
-def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_model):
+def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_model, monkeypatch):
     from lmstudio_app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # the training process's; 2 threads crawl on a busy 2-core CI
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -45,15 +47,16 @@ def test_close_during_training_then_resume_from_runs_list(qtbot, tmp_path, tiny_
     view = wizard.train_page.view
     qtbot.waitUntil(lambda: view.session.last_log.get("step", 0) >= 5, timeout=60_000)
 
-    # Closing the app asks first; "no" keeps training, "yes" stops cleanly and keeps a checkpoint.
+    # Closing the app asks first; "cancel" keeps training, "stop" stops cleanly and keeps a checkpoint.
     asked = []
-    panel.ask_stop_training = lambda: asked.append(1) or False
+    panel.ask_close_during_training = lambda: asked.append(1) or "cancel"
     window.close()
     assert window.isVisible() and view.state == "running" and len(asked) == 1
-    panel.ask_stop_training = lambda: asked.append(1) or True
+    panel.ask_close_during_training = lambda: asked.append(1) or "stop"
     window.close()
     assert not window.isVisible() and len(asked) == 2
-    assert not active_sessions()  # shutdown() waited for the training thread
+    assert not active_sessions()  # shutdown() waited for the training process to end
+    assert view.session.process.wait(timeout=30) == 130  # it ended as on Ctrl+C
     window.show()
     qtbot.waitUntil(lambda: view.state == "cancelled", timeout=10_000)
     assert "Cancelled at step" in view.status.text() and not view.resume_button.isHidden()
@@ -193,42 +196,17 @@ def test_a_stopped_run_shows_the_accuracy_it_was_evaluated_at(tmp_path):
     )
 
 
-def test_a_token_tagging_run_is_listed_and_says_where_its_results_are(qtbot, tmp_path, tiny_model):
-    """Runs of job kinds this tab has no views for yet (token tagging, QA) are listed by kind; opening
-    one says in one line where its metrics and model are, instead of a classifier's views failing on it."""
-    import json
-    import random
-
-    from tagging_helpers import rule_sentence
-
-    from lmstudio_app.core.tokens.files import TokenDataPlan
-    from lmstudio_app.core.tokens.job import train_tagger
-    from lmstudio_app.core.tokens.settings import TokenSettings
-    from lmstudio_app.core.training.runs import new_run_dir
-
-    rng = random.Random(0)
-    data = tmp_path / "tags.jsonl"
-    data.write_text(
-        "".join(
-            json.dumps(dict(zip(("tokens", "tags"), rule_sentence(rng, 5), strict=True))) + "\n"
-            for _ in range(20)
-        ),
-        encoding="utf-8",
-    )
-    train, val = TokenDataPlan(str(data), None, 0.2, 0).build()
-    settings = TokenSettings(
-        base_model=str(tiny_model("encoder")), max_steps=2, eval_steps=2, patience=0, max_length=16
-    )
-    run_dir = new_run_dir("tagger-run")
-    train_tagger(train, val, settings, run_dir)
-
+def test_a_token_tagging_run_is_listed_and_opens_its_own_results(qtbot, tagger_run):
+    """Runs of the other job kinds (token tagging, QA) are listed by kind and open their own views, not a
+    classifier's (tests/ui/test_tokens_panel.py and test_qa_panel.py go through them)."""
     panel = FineTunePanel(AppState())
     qtbot.addWidget(panel)
     panel.show()
-    row = next(r for r in range(panel.runs.rowCount()) if panel.runs.item(r, 0).text() == run_dir.name)
-    assert "token tagging" in [panel.runs.item(row, c).text() for c in range(panel.runs.columnCount())]
+    row = next(r for r in range(panel.runs.rowCount()) if panel.runs.item(r, 0).text() == "ner-rule")
+    assert panel.runs.item(row, 2).text() == "token tagging"
     panel.runs.selectRow(row)
-    assert panel.open_results() is None and not panel.dialogs
-    assert (
-        "token tagging run" in panel.message.text() and str(run_dir / "metrics.json") in panel.message.text()
-    )
+    dialog = panel.open_results()
+    assert type(dialog).__name__ == "TokenRunDialog" and panel.message.text() == ""
+    qtbot.waitUntil(lambda: dialog.results_view.result is not None, timeout=20_000)
+    assert "Token accuracy" in dialog.results_view.summary.text()
+    dialog.close()

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-import time
 
 import pyqtgraph as pg
 from PySide6.QtGui import QPainter
 
-from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app import GUI_SWITCH_INTERVAL_S, make_application
-from lmstudio_app.ui.finetune import training_session
 from lmstudio_app.ui.plot_theme import show_grid
 from lmstudio_app.ui.widgets.loss_curves import LossCurves
 
@@ -22,30 +18,6 @@ def test_the_gui_process_gets_the_gil_back_quickly_and_paints_on_its_own_thread(
     make_application()
     assert sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S < 0.005  # Python's default is 5 ms
     assert os.environ["QT_NO_GUI_THREADPOOL"] == "1"
-
-
-def test_training_starts_once_the_page_has_had_time_to_paint() -> None:
-    calls: list[tuple] = []
-
-    def job(*args, state):
-        calls.append((time.monotonic(), args, state))
-        return "done"
-
-    state = TaskState()
-    started = time.monotonic()
-    assert training_session._after_first_paint(job, 1, "two", state=state) == "done"
-    ((called, args, passed),) = calls
-    assert called - started >= training_session.FIRST_PAINT_S and args == (1, "two") and passed is state
-
-
-def test_a_stop_during_the_wait_hands_over_at_once() -> None:
-    """Cancel (or closing the app) right after Start must not wait out the pause: the job sees the stop."""
-    state = TaskState()
-    seen: list[bool] = []
-    threading.Timer(0.02, state.request_stop).start()
-    started = time.monotonic()
-    training_session._after_first_paint(lambda *, state: seen.append(state.should_stop()), state=state)
-    assert seen == [True] and time.monotonic() - started < training_session.FIRST_PAINT_S
 
 
 def _grid_lines(plot: pg.PlotItem) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from wizard_helpers import (
     click_next,
     drive_to_settings,
     next_enabled,
+    pass_choose_page,
     quick_settings,
     stop_training_at_teardown,  # noqa: F401 (a fixture)
     write_reviews,
@@ -211,22 +213,14 @@ def test_columns_page_blocks_one_class_and_same_column(qtbot, tmp_path):
 
 @pytest.mark.usefixtures("stop_training_at_teardown")
 def test_out_of_memory_retry_is_shown_in_the_log(qtbot, tmp_path, tiny_model, monkeypatch):
-    import functools
+    from pathlib import Path
 
-    import torch
-    from transformers import BertForSequenceClassification
+    from lmstudio_app.ui.finetune import training_session
 
-    forward = BertForSequenceClassification.forward
-
-    @functools.wraps(forward)  # keeps the signature, so the Trainer still passes labels
-    def forward_that_runs_out_of_memory(self, input_ids=None, **kwargs):
-        if input_ids.shape[0] > 4:
-            raise torch.OutOfMemoryError(
-                "CUDA out of memory. Tried to allocate 2.00 GiB (injected by the test)"
-            )
-        return forward(self, input_ids=input_ids, **kwargs)
-
-    monkeypatch.setattr(BertForSequenceClassification, "forward", forward_that_runs_out_of_memory)
+    # Training runs in a child process: its CLI is started with a forward that runs out of memory above 4 rows.
+    monkeypatch.setenv("LMSTUDIO_TEST_OOM_ROWS", "4")
+    patched = [sys.executable, str(Path(__file__).with_name("patched_cli.py"))]
+    monkeypatch.setattr(training_session, "cli_command", lambda: patched)
     wizard = FineTuneWizard(AppState())
     wizard.ask_stop_training = lambda: True
     qtbot.addWidget(wizard)
@@ -268,6 +262,7 @@ def test_sentence_pairs_train_and_show_the_second_text(qtbot, tmp_path, tiny_mod
     click_next(qtbot, wizard)
     qtbot.waitUntil(wizard.split_page.isComplete, timeout=20_000)
     click_next(qtbot, wizard)
+    pass_choose_page(qtbot, wizard)
     settings = wizard.settings_page
     quick_settings(wizard, str(tiny_model("encoder")), max_steps=2, eval_steps=2)
     settings.model_combo.lineEdit().editingFinished.emit()  # as when the user leaves the box

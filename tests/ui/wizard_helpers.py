@@ -41,7 +41,8 @@ def next_enabled(wizard: QWizard) -> bool:
 
 
 def drive_to_settings(qtbot, wizard, csv: Path) -> None:
-    """Data -> Columns -> Split -> Settings with the defaults, waiting for each page's background work."""
+    """Data -> Columns -> Split -> Base model (nothing picked) -> Settings with the defaults, waiting for
+    each page's background work."""
     wizard.show()
     wizard.data_page.path_edit.setText(str(csv))
     qtbot.keyClick(wizard.data_page.path_edit, Qt.Key.Key_Return)
@@ -51,9 +52,17 @@ def drive_to_settings(qtbot, wizard, csv: Path) -> None:
     click_next(qtbot, wizard)
     qtbot.waitUntil(wizard.split_page.isComplete, timeout=20_000)
     click_next(qtbot, wizard)
+    pass_choose_page(qtbot, wizard)
     page = wizard.settings_page
     qtbot.waitUntil(lambda: not page.measuring, timeout=60_000)
     assert page.isComplete(), page.message.text()
+
+
+def pass_choose_page(qtbot, wizard) -> None:
+    """Go on from the optional Base model page without ranking or picking anything."""
+    assert wizard.currentPage() is wizard.choose_page
+    qtbot.waitUntil(wizard.choose_page.isComplete, timeout=30_000)
+    click_next(qtbot, wizard)
 
 
 def quick_settings(wizard, model: str, max_steps: int, eval_steps: int, batch: int = 8) -> None:

@@ -20,6 +20,7 @@ from lmstudio_app.core.fillmask.text import MaskSpan, fill_text, model_text, req
 from lmstudio_app.core.fillmask.vocab import Vocab, piece_text, token_text, vocab_of
 from lmstudio_app.core.models.family import MASKED, family_of
 from lmstudio_app.core.models.heads import split_masked_lm
+from lmstudio_app.core.models.onnx_runtime import OnnxMaskedLM
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 MODES = ("independent", "joint")
@@ -109,9 +110,10 @@ def has_masked_lm_head(model: Any) -> bool:
     return model is not None and model.get_output_embeddings() is not None and family_of(model) == MASKED
 
 
-def check_masked_lm(model: Any, tokenizer: Any, name: str = "This model") -> None:
-    """A UserError unless the model has a masked-LM head and its tokenizer a mask token."""
-    if not has_masked_lm_head(model):
+def check_masked_lm(model: Any, tokenizer: Any, name: str = "This model", exported: bool = False) -> None:
+    """A UserError unless the model has a masked-LM head (an `exported` one was checked at export) and
+    its tokenizer a mask token."""
+    if not exported and not has_masked_lm_head(model):
         raise UserError(
             f"{name} has no masked-LM head, so it cannot fill masks: load a masked LM such as the embedded "
             "minilm-mlm or bert-base-uncased, or pick one that has the head."
@@ -125,6 +127,7 @@ class _Scorer:
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
         self.model = model
+        self.config = model.config
         self.device = next(model.parameters()).device
         self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.split = split_masked_lm(model)
@@ -271,6 +274,8 @@ def fill_mask(
     independent: one forward pass, each mask scored alone (the pipeline's numbers); a mask of several
     pieces is decoded as one word. joint: the same per-mask candidates plus the `sentences` best
     complete fillings, found by filling the most confident piece first and re-running.
+    `model` may be an OnnxMaskedLM (an optimized folder, or the Fill-mask tab's fast runtime): ONNX
+    Runtime then runs the forward passes, with the same searches around them.
     """
     state = ensure_state(state)
     if mode not in MODES:
@@ -279,11 +284,14 @@ def fill_mask(
         raise UserError(f"top-k must be between 1 and {MAX_TOP_K}, not {top_k}.")
     if not 1 <= sentences <= 20:
         raise UserError(f"The number of sentences must be between 1 and 20, not {sentences}.")
-    check_masked_lm(model, tokenizer, name)
+    onnx = isinstance(model, OnnxMaskedLM)
+    check_masked_lm(None if onnx else model, tokenizer, name, onnx)
     spans = require_masks(text, tokenizer.mask_token)
     ids, groups = _encode(model, tokenizer, text, spans)
-    scorer = _Scorer(model, tokenizer)
-    vocab = vocab_of(tokenizer, model.get_output_embeddings().weight.shape[0])
+    scorer = model if onnx else _Scorer(model, tokenizer)
+    vocab = vocab_of(
+        tokenizer, model.config.vocab_size if onnx else model.get_output_embeddings().weight.shape[0]
+    )
     state.raise_if_stopped()
 
     single = [g[0] for g in groups if len(g) == 1]
@@ -436,7 +444,7 @@ def _score_targets(
                 row, start = widened(index, pieces[:i] + [mask_id] * (len(pieces) - i))
                 rows.append(row)
                 asks.append([start + i])
-    limit = getattr(scorer.model.config, "max_position_embeddings", 512)
+    limit = getattr(scorer.config, "max_position_embeddings", 512)
     if max(len(r) for r in rows) > limit:
         raise UserError("A target word makes the text longer than the model reads; shorten the text.")
     logits = scorer.logits(rows, asks)

@@ -76,6 +76,8 @@ def load_labeled(source: DataSource, state: TaskState | None = None) -> LabeledD
         source.label_column,
         source.text_pair_column,
         merge_variants=source.merge_variants,
+        multi_label=source.multi_label,
+        separator=source.label_separator,
     )
 
 

@@ -11,9 +11,10 @@ _ENCODE_CHUNK = 1000  # small chunks: the GIL is held while results become Pytho
 
 
 class EncodedDataset:
-    """Token ids per row (int32 arrays, so 100k rows stay small) and label ids; items are dicts for the collator."""
+    """Token ids per row (int32 arrays, so 100k rows stay small) and label ids (multi-label data: a 0/1 float
+    per label, what the BCE loss takes); items are dicts for the collator."""
 
-    def __init__(self, ids: list[Any], types: list[Any] | None, labels: list[int]) -> None:
+    def __init__(self, ids: list[Any], types: list[Any] | None, labels: list[Any]) -> None:
         self.ids, self.types, self.labels = ids, types, labels
 
     def __len__(self) -> int:
@@ -70,8 +71,19 @@ def encode(
         ids.extend(np.asarray(row, dtype=np.int32) for row in enc["input_ids"])
         if types is not None:
             types.extend(np.asarray(row, dtype=np.int8) for row in enc["token_type_ids"])
-    labels = [label_ids[lab] for lab in data.labels]
+    if data.label_sets is None:
+        labels: list[Any] = [label_ids[lab] for lab in data.labels]
+    else:
+        labels = [multi_hot(row, label_ids) for row in data.label_sets]
     return EncodedDataset(ids, types, labels), truncated
+
+
+def multi_hot(names: list[str], label_ids: dict[str, int]) -> list[float]:
+    """1.0 at each of `names`' ids, 0.0 elsewhere."""
+    row = [0.0] * len(label_ids)
+    for name in names:
+        row[label_ids[name]] = 1.0
+    return row
 
 
 def measure_lengths(spec: str, data: LabeledData, state: TaskState | None = None) -> tuple[list[int], int]:

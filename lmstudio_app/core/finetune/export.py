@@ -7,6 +7,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from lmstudio_app.core.data.labeled import DataSource
+from lmstudio_app.core.data.multilabel import JSON_NAME
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.finetune.predict import load_classifier
 from lmstudio_app.core.finetune.settings import FineTuneSettings
@@ -52,14 +54,26 @@ def export_onnx(model_dir: Path, out_file: Path) -> Path:
     return out_file
 
 
-def command_line(settings: FineTuneSettings, csv: Path, out_dir: Path, val_csv: Path | None = None) -> str:
-    """The equivalent `lmstudio-app finetune ...` line (defaults of the extra options left out)."""
+def command_line(
+    settings: FineTuneSettings,
+    csv: Path,
+    out_dir: Path,
+    val_csv: Path | None = None,
+    *,
+    source: DataSource | None = None,
+) -> str:
+    """The equivalent `lmstudio-app finetune ...` line (defaults of the extra options left out); `source`
+    (how the data was read) adds how its labels were read: several per row, and their separator."""
     default = FineTuneSettings()
     parts = ["lmstudio-app", "finetune", "-m", settings.base_model, "--csv", str(csv)]
     parts += ["--text-column", settings.text_column]
     if settings.text_pair_column:
         parts += ["--text-pair-column", settings.text_pair_column]
     parts += ["--label-column", settings.label_column, "-o", str(out_dir)]
+    if source is not None and source.multi_label:
+        parts += ["--multi-label", "--label-separator", source.label_separator or JSON_NAME]
+    if settings.threshold is not None:
+        parts += ["--threshold", f"{settings.threshold:g}"]
     parts += ["--val-csv", str(val_csv)] if val_csv else ["--val-split", f"{settings.val_fraction:g}"]
     parts += ["--epochs", f"{settings.epochs:g}", "--lr", f"{settings.learning_rate:g}"]
     parts += ["--batch-size", str(settings.batch_size), "--max-length", str(settings.max_length)]
@@ -80,9 +94,11 @@ def command_line(settings: FineTuneSettings, csv: Path, out_dir: Path, val_csv: 
     return shlex.join(parts)
 
 
-def accelerate_script(settings: FineTuneSettings, csv: Path, out_dir: Path) -> str:
+def accelerate_script(
+    settings: FineTuneSettings, csv: Path, out_dir: Path, source: DataSource | None = None
+) -> str:
     """A bash script that runs the same job with `accelerate launch` (one process per GPU, or a cluster node)."""
-    args = shlex.split(command_line(settings, csv, out_dir))[1:]  # drop "lmstudio-app"
+    args = shlex.split(command_line(settings, csv, out_dir, source=source))[1:]  # drop "lmstudio-app"
     lines, i = [], 0
     while i < len(args):  # one "--option value" per line
         if args[i].startswith("-") and i + 1 < len(args) and not args[i + 1].startswith("--"):
@@ -96,7 +112,7 @@ def accelerate_script(settings: FineTuneSettings, csv: Path, out_dir: Path) -> s
         "#!/usr/bin/env bash\n"
         "# The same fine-tuning job on every GPU of this machine (or a cluster node) with accelerate.\n"
         "# Configure once with `accelerate config` (multi-node: set --num_machines/--machine_rank/--main_process_ip).\n"
-        "# The batch size is per GPU: the effective batch is NUM_GPUS x batch size x gradient accumulation.\n"
+        "# The batch size is the whole step's batch, split among the GPUs: it must divide by NUM_GPUS.\n"
         "set -euo pipefail\n"
         "NUM_GPUS=\"${NUM_GPUS:-$(python -c 'import torch; print(max(1, torch.cuda.device_count()))')}\"\n"
         'accelerate launch --num_processes "$NUM_GPUS" -m lmstudio_app \\\n    '

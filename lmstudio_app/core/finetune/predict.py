@@ -12,6 +12,7 @@ from lmstudio_app.core.data.table_writer import TABLE_FORMATS, write_table
 from lmstudio_app.core.errors import ModelSourceError, UserError
 from lmstudio_app.core.finetune.settings import FINETUNE_FILE
 from lmstudio_app.core.jsonio import read_json
+from lmstudio_app.core.models.onnx_runtime import OnnxClassifier, is_onnx_folder
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.models.sources import check_folder
 from lmstudio_app.core.outputs import check_format
@@ -22,7 +23,8 @@ _cache: dict[tuple[str, str], tuple[float, Any, Any, int]] = {}
 
 
 def load_classifier(model_dir: Path, device: str) -> tuple[Any, Any, int]:
-    """(model, tokenizer, max_length) for a fine-tuned folder; the last one is cached (type-to-predict)."""
+    """(model, tokenizer, max_length) for a fine-tuned folder; the last one is cached (type-to-predict).
+    An optimized folder gives an ONNX Runtime classifier that is called like the torch one."""
     import torch
     import transformers
 
@@ -37,7 +39,9 @@ def load_classifier(model_dir: Path, device: str) -> tuple[Any, Any, int]:
         raise ModelSourceError(
             f"{model_dir} is not a text classifier (no classification head): fine-tune it first."
         )
-    check_folder(model_dir)  # pickle-only, damaged weights or no tokenizer: one line that says what to do
+    onnx = is_onnx_folder(model_dir)  # an optimized folder (lmstudio-app optimize): ONNX Runtime runs it
+    if not onnx:
+        check_folder(model_dir)  # pickle-only, damaged weights or no tokenizer: one line that says what to do
     key = (str(model_dir.resolve()), device)
     stamp = config_file.stat().st_mtime
     with _cache_lock:
@@ -47,8 +51,12 @@ def load_classifier(model_dir: Path, device: str) -> tuple[Any, Any, int]:
         with quiet_transformers():
             try:
                 tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-                model = transformers.AutoModelForSequenceClassification.from_pretrained(
-                    model_dir, local_files_only=True, use_safetensors=True, dtype=torch.float32
+                model = (
+                    OnnxClassifier(model_dir, device=device)
+                    if onnx
+                    else transformers.AutoModelForSequenceClassification.from_pretrained(
+                        model_dir, local_files_only=True, use_safetensors=True, dtype=torch.float32
+                    )
                 )
             except (OSError, ValueError) as exc:
                 raise ModelSourceError(f"Could not load {model_dir}: {str(exc).splitlines()[0]}") from exc
@@ -129,6 +137,38 @@ class TablePrediction:
     problems: list[str] = field(default_factory=list)
 
 
+@dataclass
+class TableToPredict:
+    """A table read for predictions: its frame (a copy, to add columns to), its texts and second texts, and
+    the rows with a text (the others are written back without a prediction)."""
+
+    table: Any
+    frame: Any
+    texts: list[str]
+    pairs: list[str] | None
+    rows: list[int]
+
+
+def table_to_predict(
+    csv_in: Path, csv_out: Path, text_column: str, text_pair_column: str | None, state: TaskState
+) -> TableToPredict:
+    """Check the output's name (before any work: predictions must not be lost to a bad name), then read
+    the table and its text columns."""
+    check_format(csv_out, TABLE_FORMATS)
+    if csv_out.resolve() == csv_in.resolve():
+        raise UserError("The output file must differ from the input file (the input is never overwritten).")
+    table = read_table(csv_in, state=state)
+    for col in (text_column, text_pair_column):
+        if col is not None and col not in table.columns:
+            raise DataError(
+                f"Column {col!r} is not in {csv_in.name}; its columns are: {', '.join(table.columns)}."
+            )
+    frame = table.frame.copy()
+    texts = frame[text_column].astype(str).tolist()
+    pairs = frame[text_pair_column].astype(str).tolist() if text_pair_column else None
+    return TableToPredict(table, frame, texts, pairs, [i for i, t in enumerate(texts) if t.strip()])
+
+
 def predict_csv(
     model_dir: Path,
     csv_in: Path,
@@ -143,20 +183,8 @@ def predict_csv(
     write_table): the input's columns plus predicted_label, score and note. Output rows match input
     rows one to one; a row with an empty text gets no label, no score and the note "empty text"."""
     state = ensure_state(state)
-    csv_in, csv_out = Path(csv_in), Path(csv_out)
-    check_format(csv_out, TABLE_FORMATS)  # before any work: predictions must not be lost to a bad name
-    if csv_out.resolve() == csv_in.resolve():
-        raise UserError("The output file must differ from the input file (the input is never overwritten).")
-    table = read_table(csv_in, state=state)
-    for col in (text_column, text_pair_column):
-        if col is not None and col not in table.columns:
-            raise DataError(
-                f"Column {col!r} is not in {csv_in.name}; its columns are: {', '.join(table.columns)}."
-            )
-    frame = table.frame.copy()
-    texts = frame[text_column].astype(str).tolist()
-    pairs = frame[text_pair_column].astype(str).tolist() if text_pair_column else None
-    rows = [i for i, t in enumerate(texts) if t.strip()]
+    given = table_to_predict(Path(csv_in), Path(csv_out), text_column, text_pair_column, state)
+    frame, texts, pairs, rows = given.frame, given.texts, given.pairs, given.rows
     results = predict_texts(
         Path(model_dir),
         [texts[i] for i in rows],
@@ -172,4 +200,4 @@ def predict_csv(
     frame["score"] = scores  # a number (a workbook's cell too); empty for an empty text
     frame["note"] = notes
     write_table(frame, csv_out)
-    return TablePrediction(len(frame), len(texts) - len(rows), list(table.problems))
+    return TablePrediction(len(frame), len(texts) - len(rows), list(given.table.problems))

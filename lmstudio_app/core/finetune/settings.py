@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.training.head_job import HeadSettings
 from lmstudio_app.core.training.result import RunResult
 
@@ -17,6 +18,12 @@ class FineTuneSettings(HeadSettings):
     text_column: str = "text"
     label_column: str = "label"
     text_pair_column: str | None = None
+    threshold: float | None = None  # multi-label: a fixed "label applies" probability; None = tuned
+
+    def check(self) -> None:
+        super().check()
+        if self.threshold is not None and not 0 < self.threshold < 1:
+            raise UserError(f"The threshold must be between 0 and 1 (exclusive), not {self.threshold}.")
 
 
 @dataclass
@@ -27,3 +34,5 @@ class FineTuneResult(RunResult):
     per_class: dict[str, dict] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
     misclassified: list[dict] = field(default_factory=list)
+    multi_label: bool = False  # one sigmoid per label: per_class is per label, no confusion matrix
+    threshold: float | None = None  # multi-label: the probability from which a label is predicted

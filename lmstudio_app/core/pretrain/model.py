@@ -122,9 +122,15 @@ def _accepted(model: Any, batch: dict[str, Any]) -> dict[str, Any]:
 
 
 def head_outputs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """(masked-position logits, their gold ids, NSP logits or None) from the model's own heads."""
+    """(masked-position logits, their gold ids, NSP logits or None) from the model's own heads.
+
+    A BERT's LM head runs on the masked positions only (far less memory than logits everywhere). Under
+    several processes the model is wrapped (DistributedDataParallel): its gradients are exchanged only
+    when the wrapper's own forward runs, so it takes the whole-model path.
+    """
     labels = batch["labels"]
     chosen = labels != -100
+    inner = getattr(model, "module", model)  # the model itself, also when wrapped
     encoder, heads = getattr(model, "bert", None), getattr(model, "cls", None)
     if encoder is not None and heads is not None and hasattr(heads, "predictions"):
         out = encoder(**_accepted(encoder, batch))
@@ -136,7 +142,7 @@ def head_outputs(model: Any, batch: dict[str, Any]) -> tuple[Any, Any, Any]:
             else None
         )
         return logits, labels[chosen], nsp
-    out = model(**_accepted(model, batch))
+    out = model(**_accepted(inner, batch))
     logits = out.logits if getattr(out, "logits", None) is not None else out.prediction_logits
     return logits[chosen], labels[chosen], getattr(out, "seq_relationship_logits", None)
 

@@ -3,13 +3,17 @@
 Every answer is checked against its context when it is read: its character offset is found when the file
 gives none (the first occurrence) and repaired when it points elsewhere (the nearest occurrence), and an
 answer that is not in its context at all is refused with the row that holds it, so that no training
-window is ever built on a wrong span.
+window is ever built on a wrong span. Asked to `keep_going` (the wizard's Data page, which lists every
+broken question at once), a reader leaves broken questions out and collects their refusals in `errors`:
+data with errors is shown, never trained on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ SQUAD_SHAPE = (
     'JSON Lines ({"id", "question", "context", "answers": {"text": [...], "answer_start": [...]}} a line) '
     "or a table with question, context and answer columns"
 )
+MAX_ERRORS = 200  # refusals kept for display with keep_going; error_count counts them all
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ class QAData:
     examples: list[QAExample]
     path: Path
     problems: list[str] = field(default_factory=list)  # what was repaired, in plain words
+    errors: list[str] = field(default_factory=list)  # questions refused (and left out) with keep_going
+    error_count: int = 0
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -75,8 +82,21 @@ class Columns:
 class _Reader:
     """Builds examples from one file, counting the answer offsets it repaired."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keep_going: bool = False) -> None:
         self.path, self.repaired, self.examples = path, 0, []
+        self.keep_going, self.errors, self.error_count = keep_going, [], 0
+
+    @contextlib.contextmanager
+    def item(self) -> Iterator[None]:
+        """One question (or paragraph): its refusal is raised, or with keep_going noted and the item left out."""
+        try:
+            yield
+        except DataError as exc:
+            if not self.keep_going:
+                raise
+            self.error_count += 1
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(str(exc))
 
     def fail(self, where: str, message: str) -> DataError:
         return DataError(f"{self.path.name}, {where}: {message}")
@@ -146,14 +166,14 @@ class _Reader:
         return out
 
     def done(self, extra: list[str] | None = None) -> QAData:
-        if not self.examples:
+        if not self.examples and not self.errors:
             raise DataError(f"{self.path.name} holds no questions: give {SQUAD_SHAPE}.")
         problems = list(extra or [])
         if self.repaired:
             problems.append(
                 f"{self.repaired} answer_start value(s) did not point at their answer; the nearest occurrence was used"
             )
-        return QAData(self.examples, self.path, problems)
+        return QAData(self.examples, self.path, problems, self.errors, self.error_count)
 
 
 def _occurrences(context: str, text: str) -> list[int]:
@@ -176,8 +196,15 @@ def _offset(value: Any, reader: _Reader, where: str) -> int | None:
     return start
 
 
-def read_qa(path: str | Path, columns: Columns | None = None, state: TaskState | None = None) -> QAData:
-    """Read questions with their contexts (and answers, when the file has them) from any supported file."""
+def read_qa(
+    path: str | Path,
+    columns: Columns | None = None,
+    state: TaskState | None = None,
+    *,
+    keep_going: bool = False,
+) -> QAData:
+    """Read questions with their contexts (and answers, when the file has them) from any supported file;
+    with `keep_going`, broken questions are left out and listed in `errors` instead of refused at the first."""
     state = ensure_state(state)
     path = Path(path)
     suffix = path.suffix.lower()
@@ -189,25 +216,27 @@ def read_qa(path: str | Path, columns: Columns | None = None, state: TaskState |
             raise DataError(f"Cannot read {path} as UTF-8 JSON: {exc}.") from exc
         if not text.strip():
             raise DataError(f"{path.name} is empty: give {SQUAD_SHAPE}.")
-        return _read_json(path, text) if suffix == ".json" else _read_lines(path, text)
-    return _read_table(path, columns or Columns(), state)
+        reader = _Reader(path, keep_going)
+        return _read_json(reader, text) if suffix == ".json" else _read_lines(reader, text)
+    return _read_table(path, columns or Columns(), state, _Reader(path, keep_going))
 
 
-def _read_json(path: Path, text: str) -> QAData:
+def _read_json(reader: _Reader, text: str) -> QAData:
+    path = reader.path
     try:
         value = json.loads(text)
     except ValueError as exc:
         if text.lstrip().startswith("{"):
-            return _read_lines(path, text)
+            return _read_lines(reader, text)
         raise DataError(
             f"{path.name} is not valid JSON ({exc.msg}, line {exc.lineno}): give {SQUAD_SHAPE}."
         ) from exc
-    reader = _Reader(path)
     if isinstance(value, list):
         for n, item in enumerate(value, start=1):
-            if not isinstance(item, dict):
-                raise reader.fail(f"item {n}", "is not a JSON object")
-            reader.add(item, f"item {n}")
+            with reader.item():
+                if not isinstance(item, dict):
+                    raise reader.fail(f"item {n}", "is not a JSON object")
+                reader.add(item, f"item {n}")
         return reader.done()
     if not isinstance(value, dict) or not isinstance(value.get("data"), list):
         raise DataError(f'{path.name} has no "data" list of articles: give {SQUAD_SHAPE}.')
@@ -217,32 +246,34 @@ def _read_json(path: Path, text: str) -> QAData:
             raise reader.fail(f"article {a}", 'has no "paragraphs" list')
         for p, paragraph in enumerate(paragraphs, start=1):
             where = f"article {a}, paragraph {p}"
-            if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
-                raise reader.fail(where, 'has no "qas" list of questions')
-            context = reader.text(paragraph.get("context"), where, "context")
-            for q, qa in enumerate(paragraph["qas"], start=1):
-                if not isinstance(qa, dict):
-                    raise reader.fail(f"{where}, question {q}", "is not a JSON object")
-                reader.add(qa, f"{where}, question {q}", context)
+            with reader.item():
+                if not isinstance(paragraph, dict) or not isinstance(paragraph.get("qas"), list):
+                    raise reader.fail(where, 'has no "qas" list of questions')
+                context = reader.text(paragraph.get("context"), where, "context")
+                for q, qa in enumerate(paragraph["qas"], start=1):
+                    with reader.item():
+                        if not isinstance(qa, dict):
+                            raise reader.fail(f"{where}, question {q}", "is not a JSON object")
+                        reader.add(qa, f"{where}, question {q}", context)
     return reader.done()
 
 
-def _read_lines(path: Path, text: str) -> QAData:
-    reader = _Reader(path)
+def _read_lines(reader: _Reader, text: str) -> QAData:
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            item = json.loads(line)
-        except ValueError:
-            raise reader.fail(f"line {n}", "is not valid JSON (one object per line)") from None
-        if not isinstance(item, dict):
-            raise reader.fail(f"line {n}", "is not a JSON object")
-        reader.add(item, f"line {n}")
+        with reader.item():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                raise reader.fail(f"line {n}", "is not valid JSON (one object per line)") from None
+            if not isinstance(item, dict):
+                raise reader.fail(f"line {n}", "is not a JSON object")
+            reader.add(item, f"line {n}")
     return reader.done()
 
 
-def _read_table(path: Path, columns: Columns, state: TaskState) -> QAData:
+def _read_table(path: Path, columns: Columns, state: TaskState, reader: _Reader) -> QAData:
     table = read_table(path, state=state)
     missing = [c for c in (columns.question, columns.context) if c not in table.columns]
     if missing:
@@ -250,7 +281,6 @@ def _read_table(path: Path, columns: Columns, state: TaskState) -> QAData:
             f"{path.name} has no column {missing[0]!r}; its columns are: {', '.join(table.columns)}. "
             "A question-answering table needs question, context and answer columns."
         )
-    reader = _Reader(path)
     has = {c: c in table.columns for c in (columns.answer, columns.answer_start, columns.id)}
     for n, row in enumerate(table.frame.to_dict("records"), start=1):
         raw = {"question": row[columns.question], "context": row[columns.context]}
@@ -260,7 +290,8 @@ def _read_table(path: Path, columns: Columns, state: TaskState) -> QAData:
             raw["answer"] = row[columns.answer]
             if has[columns.answer_start]:
                 raw["answer_start"] = row[columns.answer_start]
-        reader.add(raw, f"row {n}")
+        with reader.item():
+            reader.add(raw, f"row {n}")
     return reader.done(list(table.problems))
 
 

@@ -21,7 +21,9 @@ class QASettings(HeadSettings):
     max_length: int = 384  # tokens per window: question + part of the context
     stride: int = 128  # tokens shared by consecutive windows of one context
     max_answer_tokens: int = 30
-    data: str = ""  # the training file, for the record
+    data: str = ""  # the training file, for the record and for resuming (core/qa/plan.py)
+    val_data: str = ""  # a separate validation file ("": val_fraction of the contexts held out)
+    columns: dict = field(default_factory=dict)  # a table's column names (qa.data.Columns) when not the defaults
 
     def check(self) -> None:
         super().check()

@@ -37,8 +37,9 @@ def _sentences(text: str) -> list[list[tuple[int, list[str]]]]:
     return sentences
 
 
-def read_conll(path: Path, text: str) -> TaggedData:
-    """Every sentence with its tags (the first column is the word, the last the tag)."""
+def read_conll(path: Path, text: str, keep_going: bool = False) -> TaggedData:
+    """Every sentence with its tags (the first column is the word, the last the tag); with `keep_going`
+    a sentence with a broken line is left out and the refusal noted in `errors` (see data.py)."""
     sentences = _sentences(text)
     if not sentences:
         raise DataError(f"{path.name} has no token lines (only blank or {DOCSTART} lines).")
@@ -51,15 +52,21 @@ def read_conll(path: Path, text: str) -> TaggedData:
         )
     data = TaggedData([], [], path=str(path), format="conll")
     for sentence in sentences:
+        broken = False
         for number, columns in sentence:
             if len(columns) != width:
                 what = "a token without a tag" if len(columns) == 1 else f"{len(columns)} columns"
-                raise DataError(
+                data.refuse(
                     f"{path.name} line {number}: {what} where line {first} has {width} columns "
-                    f"({' | '.join(columns)[:60]})."
+                    f"({' | '.join(columns)[:60]}).",
+                    keep_going,
                 )
-            if not columns[-1] or not columns[0]:
-                raise DataError(f"{path.name} line {number}: an empty token or tag.")
+                broken = True
+            elif not columns[-1] or not columns[0]:
+                data.refuse(f"{path.name} line {number}: an empty token or tag.", keep_going)
+                broken = True
+        if broken:
+            continue
         data.sentences.append([c[0] for _, c in sentence])
         data.tags.append([c[-1] for _, c in sentence])
         data.lines.append(sentence[0][0])

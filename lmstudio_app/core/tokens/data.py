@@ -1,7 +1,9 @@
 """Tagged sentences (words with one tag each): what the readers return, split by sentence and counted.
 
 Readers refuse what cannot be trained on (a ragged line, tokens without tags) with a one-line DataError
-that names the file and line; what they fix or leave out is listed in `problems`.
+that names the file and line; what they fix or leave out is listed in `problems`. Asked to `keep_going`
+(the wizard's Data page, which lists every broken line at once), they leave the broken sentences out and
+collect those refusals in `errors` instead: data with errors is shown, never trained on.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lmstudio_app.core.data.table import DataError
+
+MAX_ERRORS = 200  # refusals kept for display; error_count counts them all
 
 
 @dataclass
@@ -24,6 +28,17 @@ class TaggedData:
     problems: list[str] = field(default_factory=list)
     path: str = ""
     format: str = ""  # conll | jsonl-tokens | jsonl-spans
+    errors: list[str] = field(default_factory=list)  # refusals collected with keep_going (capped)
+    error_count: int = 0  # every refusal, also those past the cap
+    integer_tags: int = 0  # JSONL tags given as numbers: how many names they need (the largest + 1)
+
+    def refuse(self, message: str, keep_going: bool) -> None:
+        """Raise `message` as a DataError, or with `keep_going` note it (the caller leaves the sentence out)."""
+        if not keep_going:
+            raise DataError(message)
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
 
     def __len__(self) -> int:
         return len(self.sentences)

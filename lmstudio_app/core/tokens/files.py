@@ -13,14 +13,19 @@ from lmstudio_app.core.tokens.jsonl import read_jsonl
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
 
-def read_tagged(path: Path | str, tag_names: list[str] | None = None) -> TaggedData:
-    """CoNLL (any other suffix) or JSONL (.jsonl/.json/.ndjson: token lists or text with spans)."""
+def read_tagged(
+    path: Path | str, tag_names: list[str] | None = None, *, keep_going: bool = False
+) -> TaggedData:
+    """CoNLL (any other suffix) or JSONL (.jsonl/.json/.ndjson: token lists or text with spans). With
+    `keep_going`, broken sentences are left out and listed in `errors` instead of refused at the first."""
     path = Path(path)
     text = read_file_text(path)
     data = (
-        read_jsonl(path, text, tag_names) if path.suffix.lower() in JSONL_SUFFIXES else read_conll(path, text)
+        read_jsonl(path, text, tag_names, keep_going)
+        if path.suffix.lower() in JSONL_SUFFIXES
+        else read_conll(path, text, keep_going)
     )
-    if not data.sentences:
+    if not data.sentences and not data.errors:
         raise DataError(f"{path.name} has no tagged sentences.")
     return data
 

@@ -20,40 +20,68 @@ TAG_KEYS = ("tags", "ner_tags", "pos_tags", "labels")
 SPAN_KEYS = ("spans", "label", "entities")
 
 
-def read_jsonl(path: Path, text: str, tag_names: list[str] | None = None) -> TaggedData:
+class _NeedsNames(DataError):
+    """Integer tags without their names: said once for the file, not on every line."""
+
+
+def read_jsonl(
+    path: Path, text: str, tag_names: list[str] | None = None, keep_going: bool = False
+) -> TaggedData:
+    """Tagged sentences of a JSON Lines file; with `keep_going` a broken line is left out and its refusal
+    noted in `errors` (see data.py)."""
     data = TaggedData([], [], path=str(path), format="")
+    named_once = False
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path.name} line {number}"
         try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise DataError(f"{where}: not valid JSON ({exc.msg}); one JSON object per line.") from exc
-        if not isinstance(row, dict):
-            raise DataError(
-                f"{where}: not a JSON object; each line needs tokens and tags, or text and spans."
-            )
-        if "tokens" in row:
-            words, tags = _token_row(row, where, tag_names)
-            kind = "jsonl-tokens"
-        elif "text" in row:
-            words, tags, notes = _span_row(row, where)
-            data.problems += [f"line {number}: {note}" for note in notes]
-            kind = "jsonl-spans"
-        else:
-            raise DataError(f'{where}: no "tokens" and no "text" (its keys: {", ".join(row)[:80]}).')
-        if data.format and data.format != kind:
-            raise DataError(f"{where}: mixes token lists and texts with spans; use one layout per file.")
-        data.format = kind
-        if words:
-            data.sentences.append(words)
-            data.tags.append(tags)
+            row = _row(path, number, line, data, tag_names)
+        except _NeedsNames as exc:
+            if not named_once:
+                data.refuse(str(exc), keep_going)
+                named_once = True
+            continue
+        except DataError as exc:
+            data.refuse(str(exc), keep_going)
+            continue
+        if row is not None:
+            data.sentences.append(row[0])
+            data.tags.append(row[1])
             data.lines.append(number)
     return data
 
 
-def _token_row(row: dict, where: str, tag_names: list[str] | None) -> tuple[list[str], list[str]]:
+def _row(
+    path: Path, number: int, line: str, data: TaggedData, tag_names: list[str] | None
+) -> tuple[list[str], list[str]] | None:
+    """One line's words and tags (None for a text without words); its layout is checked against the file's."""
+    where = f"{path.name} line {number}"
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        raise DataError(f"{where}: not valid JSON ({exc.msg}); one JSON object per line.") from exc
+    if not isinstance(row, dict):
+        raise DataError(f"{where}: not a JSON object; each line needs tokens and tags, or text and spans.")
+    if "tokens" in row:
+        kind = "jsonl-tokens"
+    elif "text" in row:
+        kind = "jsonl-spans"
+    else:
+        raise DataError(f'{where}: no "tokens" and no "text" (its keys: {", ".join(row)[:80]}).')
+    if data.format and data.format != kind:
+        raise DataError(f"{where}: mixes token lists and texts with spans; use one layout per file.")
+    data.format = kind
+    if kind == "jsonl-tokens":
+        words, tags = _token_row(row, where, tag_names, data)
+    else:
+        words, tags, notes = _span_row(row, where)
+        data.problems += [f"line {number}: {note}" for note in notes]
+    return (words, tags) if words else None
+
+
+def _token_row(
+    row: dict, where: str, tag_names: list[str] | None, data: TaggedData
+) -> tuple[list[str], list[str]]:
     tokens = row["tokens"]
     key = next((k for k in TAG_KEYS if k in row), None)
     if key is None:
@@ -65,7 +93,9 @@ def _token_row(row: dict, where: str, tag_names: list[str] | None) -> tuple[list
         raise DataError(f"{where}: {len(tokens)} tokens but {len(tags)} tags; give one tag per token.")
     if any(isinstance(t, bool) or not isinstance(t, str | int) for t in tags):
         raise DataError(f"{where}: tags must be names or whole numbers.")
-    if any(isinstance(t, int) for t in tags):
+    numbers = [t for t in tags if isinstance(t, int)]
+    if numbers:
+        data.integer_tags = max(data.integer_tags, max(numbers) + 1)
         tags = _named(tags, where, tag_names)
     return [str(t) for t in tokens], [str(t) for t in tags]
 
@@ -73,7 +103,7 @@ def _token_row(row: dict, where: str, tag_names: list[str] | None) -> tuple[list
 def _named(tags: list[Any], where: str, tag_names: list[str] | None) -> list[str]:
     """Integer tags as their names (the data set's tag list, e.g. CoNLL-2003's O, B-PER, I-PER, ...)."""
     if not tag_names:
-        raise DataError(
+        raise _NeedsNames(
             f"{where}: the tags are numbers; give the tag names in order (--tag-names O,B-PER,...)."
         )
     named = []

@@ -26,11 +26,12 @@ class Recorder:
             record.write_history(history)
 
     def emit(self, event: dict) -> None:
+        """Every rank keeps the history in memory; only rank 0 writes it and tells the caller."""
         if event.get("type") in ("log", "eval"):
             self.history.append(event)
             if self.main:
                 self.record.append_event(event)
-        if self.on_event is not None:
+        if self.on_event is not None and self.main:
             self.on_event(event)
 
     def say(self, message: str) -> None:
@@ -57,6 +58,8 @@ def duration(seconds: float) -> str:
 def make_bridge(state: TaskState, recorder: Recorder, effective_batch: int) -> Any:
     """A TrainerCallback that turns Trainer events into progress, events and cancellation."""
     from transformers import TrainerCallback
+
+    from lmstudio_app.core.training.ranks import any_rank
 
     class Bridge(TrainerCallback):
         def __init__(self) -> None:
@@ -87,7 +90,9 @@ def make_bridge(state: TaskState, recorder: Recorder, effective_batch: int) -> A
             state.progress(
                 self.fraction, f"Step {st.global_step}/{st.max_steps}, {sps:.1f} samples/s{eta_text}"
             )
-            if state.should_stop() and not self.cancelled:
+            # Every rank stops at the same step, or the others would wait for it for ever.
+            stop = any_rank(state.should_stop(), args.device) if args.world_size > 1 else state.should_stop()
+            if stop and not self.cancelled:
                 self.cancelled = True
                 control.should_training_stop = True
                 control.should_save = True  # the checkpoint a later resume continues from

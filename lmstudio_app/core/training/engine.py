@@ -25,8 +25,16 @@ from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.tasks import Cancelled, TaskState, ensure_state
 from lmstudio_app.core.training.bridge import EventFn, Recorder, make_bridge
 from lmstudio_app.core.training.oom import smaller_batch
+from lmstudio_app.core.training.ranks import (
+    bind_device,
+    gather_for_rank_0,
+    per_process_batch,
+    stop_when_asked,
+    wait_for_all,
+    world_size,
+)
 from lmstudio_app.core.training.record import RunRecord, SavedSettings
-from lmstudio_app.core.training.runtime import preload_modules, yield_to_the_gui_thread
+from lmstudio_app.core.training.runtime import is_main_process, preload_modules, yield_to_the_gui_thread
 from lmstudio_app.core.training.settings import TrainSettings
 
 
@@ -109,13 +117,19 @@ def run_job(
     Events (dicts, called on the training thread, so keep handlers cheap): log, eval, oom, status.
     Cancel (state.request_stop()) stops at the next step, saves a checkpoint, marks the run
     "cancelled" and raises Cancelled.
+
+    Under torchrun every rank calls this; rank 0 owns the folder (its lock, every file but the ranks'
+    own random states in checkpoints) and speaks (events, status), the others only train with it.
     """
     state = ensure_state(state)
+    job.settings.processes = world_size()
     job.settings.check()
     job.check()
     record = RunRecord(Path(run_dir))
-    record.check_start(resume)
-    with record.owned():
+    main = is_main_process()
+    if main:
+        record.check_start(resume)
+    with record.owned() if main else contextlib.nullcontext(), stop_when_asked(state):
         history: list[dict] = []
         checkpoint: Path | None = None
         if resume:
@@ -126,6 +140,7 @@ def run_job(
                     setattr(job.settings, key, saved.settings[key])
             checkpoint = record.checkpoints()[-1]
             history = record.history()
+            per_process_batch(job.settings.batch_size, job.settings.processes)  # another N than before
         recorder = Recorder(record, on_event, history)
         if checkpoint is not None:
             recorder.trim(_step_of(checkpoint))
@@ -136,6 +151,9 @@ def run_job(
             return _train(job, record, recorder, state, checkpoint)
         except Cancelled as exc:
             recorder.status("cancelled", message=str(exc) or "cancelled by the user")
+            raise
+        except KeyboardInterrupt:  # a second Ctrl+C (the GUI's "Stop now"): the last checkpoint still resumes
+            recorder.status("cancelled", message="stopped at once; the last saved checkpoint is kept")
             raise
         except UserError as exc:
             with contextlib.suppress(OutputError):
@@ -170,6 +188,7 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, whole: TaskState, ch
     yield_to_the_gui_thread()
     preload_modules()
     device = resolve_device(job.settings.device)
+    bind_device(device)
     precision = resolve_precision(job.settings.precision, device)
     ctx = JobContext(record, recorder, state, device, precision, job.settings, checkpoint)
     extra = job.prepare(ctx)
@@ -188,6 +207,11 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, whole: TaskState, ch
         except Exception as exc:
             if not is_oom(exc):
                 raise
+            if ctx.settings.processes > 1:  # the ranks cannot retry together: one would wait for the others
+                raise UserError(
+                    f"Out of memory with {ctx.settings.processes} processes: lower the batch size or the max "
+                    "length (a smaller batch is retried automatically in one process only)."
+                ) from exc
             smaller = smaller_batch(ctx.settings.batch_size, ctx.settings.grad_accum)
             if smaller is None:
                 raise UserError(
@@ -219,6 +243,7 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, whole: TaskState, ch
         recorder.status(
             "cancelled", step=last, max_steps=trainer.state.max_steps, message=f"cancelled at step {last}"
         )
+        wait_for_all()
         raise Cancelled(f"cancelled at step {last}; the checkpoint is kept for resume")
     step = last
     best = trainer.state.best_model_checkpoint
@@ -228,6 +253,7 @@ def _train(job: Job, record: RunRecord, recorder: Recorder, whole: TaskState, ch
             f"Restored the best model, from step {step} ({trainer.args.metric_for_best_model} "
             f"{trainer.state.best_metric:.4f}); training went on to step {last} without improving"
         )
+    gather_for_rank_0(trainer)
     outcome = Outcome(trainer, output, step, last, _mean_train_loss(recorder.history, output))
     ctx.state = whole.stage(0.97, 1.0)
     ctx.state.progress(0.0, "Evaluating")
@@ -263,6 +289,7 @@ def _make_trainer(job: Job, ctx: JobContext) -> tuple[Any, Any]:
     settings = ctx.settings
     transformers.set_seed(settings.seed)  # a new head starts the same for the same seed
     parts = job.trainer_parts(ctx)
+    rows = per_process_batch(settings.batch_size, settings.processes)  # the batch is the global one
     n = len(parts.train_dataset)
     interval = settings.evaluation_interval(n)
     total = settings.planned_steps(n)
@@ -272,8 +299,8 @@ def _make_trainer(job: Job, ctx: JobContext) -> tuple[Any, Any]:
         num_train_epochs=settings.epochs,
         max_steps=settings.max_steps,
         learning_rate=settings.learning_rate,
-        per_device_train_batch_size=settings.batch_size,
-        per_device_eval_batch_size=settings.batch_size,
+        per_device_train_batch_size=rows,
+        per_device_eval_batch_size=rows,
         gradient_accumulation_steps=settings.grad_accum,
         warmup_steps=settings.warmup_ratio,
         weight_decay=settings.weight_decay,
@@ -296,6 +323,9 @@ def _make_trainer(job: Job, ctx: JobContext) -> tuple[Any, Any]:
         disable_tqdm=True,
         log_level="error",
         dataloader_pin_memory=ctx.device == "cuda",
+        # Every job's loss is a mean over what one process sees; scaling it by the number of processes
+        # (transformers' default for models whose forward takes **kwargs) would multiply the gradients.
+        average_tokens_across_devices=False,
         **parts.arguments,
     )
     bridge = make_bridge(ctx.state, ctx.recorder, settings.effective_batch)
@@ -313,4 +343,7 @@ def _make_trainer(job: Job, ctx: JobContext) -> tuple[Any, Any]:
         callbacks=callbacks,
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
+    # The loss is that mean, so the Trainer must divide it over gradient accumulation; it skips that for a
+    # model whose forward takes **kwargs (BERT's do), which doubled the gradients at accumulation 2.
+    trainer.model_accepts_loss_kwargs = False
     return trainer, bridge

@@ -22,6 +22,8 @@ from typing import Any
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.jsonio import cannot_write, read_json, write_json, write_text
+from lmstudio_app.core.outputs import PROBE_PREFIX
+from lmstudio_app.core.training.runtime import is_main_process
 
 STATUSES = ("running", "cancelled", "finished", "failed", "interrupted")
 SETTINGS_FILE = "settings.json"
@@ -30,6 +32,12 @@ HISTORY_FILE = "history.jsonl"
 RESULTS_FILE = "results.json"
 METRICS_FILE = "metrics.json"
 LOCK_FILE = ".lock"
+# What a launcher puts in a new run folder before the training process starts (core/training/events.py):
+# the settings it starts from, the events it follows, the process's output. The folder is still new.
+LAUNCH_FILE = "launch.json"
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "train.log"
+LAUNCH_FILES = (LAUNCH_FILE, EVENTS_FILE, LOG_FILE)
 DEFAULT_KIND = "finetune"  # runs saved before job kinds existed
 
 
@@ -153,7 +161,12 @@ class RunRecord:
 
     # ---- starting, owning ----------------------------------------------------------------------
     def check_start(self, resume: bool) -> None:
-        """Refuse a start or resume that would lose or mix work; the messages point the same way."""
+        """Refuse a start or resume that would lose or mix work; the messages point the same way.
+
+        Of several training processes only rank 0 checks (and then owns the folder): the others would see
+        it busy, owned by their own rank 0."""
+        if not is_main_process():
+            return
         if not self.path.exists():
             if resume:
                 raise UserError(f"{self.path} does not exist: run without --resume to start a new run there.")
@@ -172,8 +185,12 @@ class RunRecord:
                 f"{self.path} has no checkpoint to resume from ({hint}): run the same command without "
                 "--resume to start it again."
             )
-        if not any(self.path.iterdir()):
-            return
+        if not any(
+            p
+            for p in self.path.iterdir()
+            if not p.name.startswith(PROBE_PREFIX) and p.name not in LAUNCH_FILES
+        ):
+            return  # empty, but for another process's probe (core/outputs.py) and a launcher's files
         if not is_run:
             raise UserError(
                 f"{self.path} is not empty and is not a run folder: choose a new or empty folder."

@@ -9,19 +9,6 @@ import threading
 
 from lmstudio_app.core.models.imports import import_quietly
 
-# What a training job imports, in the order that avoids importing transformers from two threads at once.
-# The GUI imports it before its window shows (ui/startup.py); the wizard's Settings page again, for free.
-TRAINING_STACK = (
-    "torch",
-    "transformers",
-    "sklearn.metrics",
-    "transformers.trainer",
-    "transformers.training_args",
-    "transformers.data.data_collator",
-    "transformers.models.auto.modeling_auto",
-    "lmstudio_app.core.finetune.job",
-)
-
 
 def yield_to_the_gui_thread() -> None:
     """In a background thread, run this thread (and the torch threads it starts) at a lower priority.

@@ -5,6 +5,9 @@ the moment the epoch starts. A run resumed mid-epoch restores that state only af
 drawn, so from the next epoch on it trains on another order than the run it continues (weights off
 by ~1e-2 after one epoch). Here each epoch's order is drawn from its own generator seeded with
 seed + epoch; the Trainer calls `set_epoch` before every epoch, resumed or not.
+
+Under several processes every rank draws the same order (same seed) and accelerate gives rank r the
+r-th slice of each global batch, so N processes train on the very rows one process would, step by step.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ def exact_resume(trainer_class: type, lengths: Sequence[int] | None) -> type:
     class ExactResumeTrainer(trainer_class):
         def _get_train_sampler(self, train_dataset=None):  # noqa: ANN001, ANN202 (Trainer's signature)
             dataset = train_dataset if train_dataset is not None else self.train_dataset
-            group = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            # Grouped over the global batch (all ranks' rows of one step), the order is the same for any
+            # number of processes; each rank then takes its share of every batch (accelerate's shards).
+            group = self.args.train_batch_size * self.args.gradient_accumulation_steps * self.args.world_size
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return EpochSampler(len(dataset), seed, lengths, group)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self
 
 from lmstudio_app.core.errors import UserError
 from lmstudio_app.core.models.precision import PRECISIONS
+from lmstudio_app.core.training.ranks import per_process_batch
 
 
 @dataclass
@@ -26,7 +27,9 @@ class TrainSettings:
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (see core/models/precision.py)
     max_steps: int = -1  # > 0 limits training (tests, quick tries)
     eval_steps: int = 0  # 0 = once per epoch (at least three times in a short run)
+    processes: int = 1  # training processes (one per GPU); batch_size is the global batch, split among them
     name: str = ""
+    command: dict = field(default_factory=dict)  # {"cwd", "argv"} of the CLI line that started the run
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,6 +67,7 @@ class TrainSettings:
             raise UserError(
                 "The evaluation interval must be 0 (once per epoch) or a positive number of steps."
             )
+        per_process_batch(self.batch_size, self.processes)
 
     @property
     def effective_batch(self) -> int:
@@ -91,6 +95,11 @@ class TrainSettings:
             length,
             f"learning rate {self.learning_rate:g}",
             f"batch {self.batch_size} x {self.grad_accum} accumulation = {self.effective_batch}",
+            *(
+                [f"{self.processes} processes of {self.batch_size // self.processes} rows"]
+                if self.processes > 1
+                else []
+            ),
             *(f"{k} {v}" for k, v in (extra or {}).items()),
             f"warm-up {self.warmup_ratio:g}",
             f"weight decay {self.weight_decay:g}",

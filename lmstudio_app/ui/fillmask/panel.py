@@ -7,6 +7,8 @@ string work) so empty text or a missing mask is explained at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
@@ -35,6 +37,7 @@ from lmstudio_app.core.fillmask.text import (
 )
 from lmstudio_app.core.models.registry import HEAD_MLM, HEAD_NSP, LoadedModel
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM
+from lmstudio_app.core.tasks import TaskState
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.hooks import ExplainRequest, open_explain
 from lmstudio_app.ui.fillmask.nsp_page import DEBOUNCE_MS, FULL_SIZE_HINT, NspPage
@@ -45,6 +48,16 @@ from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.sizing import compact_combo
 
 __all__ = ["DEBOUNCE_MS", "FillMaskPanel"]
+
+
+def _fill(loaded: LoadedModel, text: str, fast: bool, *, state: TaskState, **options: Any) -> FillMaskResult:
+    """fill_mask on the loaded model, or (fast) on its ONNX Runtime copy, exported on first use."""
+    model = loaded.model
+    if fast:
+        from lmstudio_app.core.optimize.fillmask import fast_runtime
+
+        model = fast_runtime(loaded.model, loaded.tokenizer, loaded.path, state)
+    return fill_mask(model, loaded.tokenizer, text, name=loaded.key, state=state, **options)
 
 
 class FillMaskPanel(PanelBase, QWidget):
@@ -129,6 +142,12 @@ class FillMaskPanel(PanelBase, QWidget):
             "Hide word pieces such as ##ing and special tokens from the candidates"
         )
         self.whole_words_box.toggled.connect(self.schedule)
+        self.fast_box = QCheckBox("Fast runtime")
+        self.fast_box.setToolTip(
+            "Run the model with ONNX Runtime on the CPU (same candidates, faster); the first use exports "
+            "the model to ONNX, which takes a few seconds and is kept for next time"
+        )
+        self.fast_box.toggled.connect(self.schedule)
         row = QHBoxLayout()
         for widget in (
             self.mask_button,
@@ -136,6 +155,7 @@ class FillMaskPanel(PanelBase, QWidget):
             self.top_k_spin,
             self.mode_combo,
             self.whole_words_box,
+            self.fast_box,
         ):
             row.addWidget(widget)
         row.addStretch(1)
@@ -292,7 +312,8 @@ class FillMaskPanel(PanelBase, QWidget):
         self.status.setText("")
         for i, (view, model) in enumerate(zip(self.views, chosen, strict=True)):
             self._latest[i].cancel()
-            view.title.setText("" if model is None else model.key)
+            fast = " · ONNX Runtime" if self.fast_box.isChecked() else ""
+            view.title.setText("" if model is None else model.key + fast)
             if model is None or not model.has_head(HEAD_MLM):  # the note above says why and what to do
                 view.clear()
                 view.show_message("")
@@ -306,9 +327,8 @@ class FillMaskPanel(PanelBase, QWidget):
                 )
                 continue
             self.status.setText("Predicting…")
-            worker = self._latest[i].submit(
-                fill_mask, model.model, model.tokenizer, text, name=model.key, **options
-            )
+            worker = self._latest[i].submit(_fill, model, text, self.fast_box.isChecked(), **options)
+            worker.progress.connect(lambda _f, message: self.status.setText(message) if message else None)
             worker.result.connect(lambda result, view=view: self._show(view, result))
             worker.error.connect(lambda message, _details, view=view: self._error(view, message))
             worker.start()

@@ -34,8 +34,17 @@ def _histories_job(run_dirs: list[Path], *, state: Any) -> dict[str, list[dict]]
     return {run_info(p).name: RunRecord(p).history() for p in run_dirs}
 
 
-VIEWED_KINDS = ("finetune", "pretrain")  # job kinds this tab has train and results views for
-NO_RUNS = "No runs yet: click “New fine-tune…” to train a classifier on your own table."
+CLOSE_QUESTION = (
+    "A training run is still going, in a process of its own.\n\nStop it: it stops at the next step and keeps "
+    "a checkpoint, which Resume continues.\n\nLeave it running: it goes on without the window; the runs list "
+    "shows it when the app opens again, and Follow shows it live."
+)
+# Job kinds this tab has train and results views for.
+VIEWED_KINDS = ("finetune", "pretrain", "tokens", "qa", "distill")
+NO_RUNS = (
+    "No runs yet: click “New fine-tune…” to train a classifier on your own table, a word tagger (NER, POS) "
+    "or a question-answering model."
+)
 
 
 class FineTuneRunDialog(RunDialog):
@@ -48,6 +57,27 @@ class FineTuneRunDialog(RunDialog):
 
         super().__init__(run_dir, (TrainView(), ResultsView(app)), FineTuneResult.load, parent)
         self.setWindowTitle(f"Run {self.run_dir.name}")
+
+
+def dialog_class(kind: str) -> type[RunDialog]:
+    """The run dialog (train and results views) of a job kind."""
+    if kind == "pretrain":
+        from lmstudio_app.ui.pretrain.wizard import PretrainRunDialog
+
+        return PretrainRunDialog
+    if kind == "tokens":
+        from lmstudio_app.ui.tokens.results_view import TokenRunDialog
+
+        return TokenRunDialog
+    if kind == "qa":
+        from lmstudio_app.ui.qa.results_view import QARunDialog
+
+        return QARunDialog
+    if kind == "distill":
+        from lmstudio_app.ui.finetune.distill_view import DistillRunDialog
+
+        return DistillRunDialog
+    return FineTuneRunDialog
 
 
 class CompareDialog(QDialog):
@@ -76,13 +106,21 @@ class FineTunePanel(PanelBase, QWidget):
         self.state = state
         self.wizard: Any = None
         self.dialogs: list[QDialog] = []
+        self._on_close = "stop"  # what closing the app does to the runs still training: "stop" or "leave"
         self.runs = RunsList()
         self.runs.itemSelectionChanged.connect(self._update_buttons)
-        self.runs.doubleClicked.connect(lambda _i: self.open_results())
+        self.runs.doubleClicked.connect(
+            lambda _i: self.follow() if self._running_one() else self.open_results()
+        )
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
         for label, tip, slot in [
-            ("New fine-tune…", "Train a text classifier on your own table, step by step", self.new_fine_tune),
+            (
+                "New fine-tune…",
+                "Train on your own data, step by step: labels for texts, tags for words (NER, POS), or answers "
+                "from passages (the wizard's first page asks which)",
+                self.new_fine_tune,
+            ),
             ("New pre-training…", "Continue masked-LM pre-training on your own text", self.new_pretraining),
             (
                 "Open results",
@@ -90,6 +128,11 @@ class FineTunePanel(PanelBase, QWidget):
                 self.open_results,
             ),
             ("Resume", "Continue the selected cancelled run from its checkpoint", self.resume),
+            (
+                "Follow",
+                "Show the selected run live: it trains in a process of its own (left running when the app closed)",
+                self.follow,
+            ),
             ("Compare", "Overlay the training curves of the two selected runs", self.compare),
             ("Delete", "Delete the selected run folders", self.delete),
             ("Refresh", "Read the runs folder again", self.refresh),
@@ -131,8 +174,16 @@ class FineTunePanel(PanelBase, QWidget):
         one = selected[0] if len(selected) == 1 else None
         self.buttons["Open results"].setEnabled(one is not None and one.status == "finished")
         self.buttons["Resume"].setEnabled(one is not None and one.resumable and not self._is_active(one.path))
+        self.buttons["Follow"].setEnabled(self._running_one() is not None)
         self.buttons["Compare"].setEnabled(len(selected) == 2)
         self.buttons["Delete"].setEnabled(bool(selected) and all(r.status != "running" for r in selected))
+
+    def _running_one(self) -> Any:
+        """The one selected run, when it trains and this app does not show it yet."""
+        selected = self.runs.selected_runs()
+        if len(selected) == 1 and selected[0].status == "running" and not self._is_active(selected[0].path):
+            return selected[0]
+        return None
 
     @staticmethod
     def _is_active(path: Path) -> bool:
@@ -143,8 +194,9 @@ class FineTunePanel(PanelBase, QWidget):
         self.message.setText(text)
 
     # ---- actions -------------------------------------------------------------------------------------
-    def new_fine_tune(self) -> Any:
-        """Open the wizard (one at a time; a second click brings it to the front)."""
+    def new_fine_tune(self, task: str | None = None) -> Any:
+        """Open the wizard (one at a time; a second click brings it to the front), on `task`'s path when
+        given ("labels", "tokens" or "qa"; its first page lets the user choose too)."""
         from lmstudio_app.ui.finetune.wizard.wizard import FineTuneWizard
 
         if self.wizard is None or (not self.wizard.isVisible() and not self.wizard.training):
@@ -152,6 +204,8 @@ class FineTunePanel(PanelBase, QWidget):
                 self.wizard.deleteLater()  # a closed wizard whose run has ended: start afresh
             self.wizard = FineTuneWizard(self.state, self)
             self.wizard.run_changed.connect(self.refresh)
+        if task:
+            self.wizard.choose_task(task)
         self.wizard.show()
         self.wizard.raise_()
         return self.wizard
@@ -167,9 +221,7 @@ class FineTunePanel(PanelBase, QWidget):
         return fine_tune_from(self, model_dir)
 
     def _dialog(self, run_dir: Path) -> RunDialog:
-        from lmstudio_app.ui.pretrain.wizard import dialog_for
-
-        dialog = dialog_for(run_dir, FineTuneRunDialog)(self.state, run_dir, self)
+        dialog = dialog_class(RunRecord(Path(run_dir)).saved_settings().kind)(self.state, run_dir, self)
         dialog.train_view.state_changed.connect(lambda _s: self.refresh())
         dialog.finished.connect(lambda _r, d=dialog: self.dialogs.remove(d) if not d.training else None)
         self.dialogs.append(dialog)
@@ -218,6 +270,20 @@ class FineTunePanel(PanelBase, QWidget):
         )
         return dialog
 
+    def follow(self) -> RunDialog | None:
+        """Show a run that trains in a process of its own (started before the app was last closed) live."""
+        run = self._running_one()
+        if run is None:
+            self._say("Select one running run that this window does not show yet, to follow it.", error=True)
+            return None
+        if not self._opens_here(run):
+            return None
+        dialog = self._dialog(run.path)
+        if not dialog.follow():
+            self._say(f"{run.name} is no longer training.", error=True)
+        self.refresh()
+        return dialog
+
     def compare(self) -> Worker | None:
         selected = self.runs.selected_runs()
         if len(selected) != 2:
@@ -258,22 +324,29 @@ class FineTunePanel(PanelBase, QWidget):
         self.refresh()
 
     # ---- closing the app -----------------------------------------------------------------------------
-    def ask_stop_training(self) -> bool:
-        """Ask whether to stop a running training to close (tests replace this method)."""
-        answer = QMessageBox.question(
-            self,
-            "Training is running",
-            "A fine-tune is still training. Stop it and close? Its checkpoint is kept, so you can resume it "
-            "later from the Fine-tune tab.",
-        )
-        return answer == QMessageBox.StandardButton.Yes
+    def ask_close_during_training(self) -> str:
+        """Ask what becomes of the runs still training when the app closes: "stop", "leave" or "cancel"
+        (tests replace this method)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running", CLOSE_QUESTION, parent=self)
+        stop = box.addButton("Stop training", QMessageBox.ButtonRole.DestructiveRole)
+        leave = box.addButton("Leave running", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(leave)
+        box.exec()
+        return {stop: "stop", leave: "leave"}.get(box.clickedButton(), "cancel")
 
     def may_close(self) -> bool:
-        return not active_sessions() or self.ask_stop_training()
+        self._on_close = self.ask_close_during_training() if active_sessions() else "stop"
+        return self._on_close != "cancel"
 
     def shutdown(self) -> None:
-        """Stop every training at its next step (a checkpoint is saved) and wait for the threads."""
+        """Stop every training at its next step (a checkpoint is saved) and wait for its process to end, or
+        leave them training (the runs list shows them, Follow shows them live again)."""
         sessions = active_sessions()
+        if self._on_close == "leave":
+            for session in sessions:
+                session.detach()
+            return
         for session in sessions:
             session.cancel()
         for session in sessions:

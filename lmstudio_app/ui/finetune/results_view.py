@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -33,7 +34,11 @@ from lmstudio_app.core.training.record import SavedSettings
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.app_state import AppState
 from lmstudio_app.ui.explain.hooks import ExplainRequest, MapRequest, add_explain_action, open_explain
+from lmstudio_app.ui.finetune import multilabel
+from lmstudio_app.ui.finetune.distill_view import ask_distill
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
+from lmstudio_app.ui.optimize.actions import METHOD_CHOICES, optimize_job, output_folder
+from lmstudio_app.ui.optimize.results_part import OptimizedTab
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.confusion_heatmap import ConfusionHeatmap
@@ -64,12 +69,16 @@ def _item(value: Any) -> QTableWidgetItem:
     return item
 
 
-def _predict_job(model_dir: Path, text: str, *, state: Any) -> list[tuple[str, float]]:
-    """Every class with its probability for `text`, most likely first (the classifier stays cached)."""
+def _predict_job(model_dir: Path, text: str, *, state: Any) -> Any:
+    """Every class with its probability for `text`, most likely first (the classifier stays cached); a
+    multi-label folder gives every label's probability and those that apply (LabelScores)."""
+    from lmstudio_app.core.finetune.multilabel_predict import is_multi_label, label_scores
     from lmstudio_app.core.finetune.predict import class_probabilities
 
     state.raise_if_stopped()
-    return class_probabilities(Path(model_dir), text)
+    if is_multi_label(model_dir):
+        return label_scores(Path(model_dir), text)
+    return class_probabilities(Path(model_dir), text)  # an optimized folder runs with ONNX Runtime
 
 
 def _columns_job(path: str, *, state: Any) -> list[str]:
@@ -86,9 +95,11 @@ def _predicted_message(done: Any, csv_out: str | Path) -> str:
 def _predict_csv_job(
     model_dir: Path, csv_in: str, column: str, csv_out: str, pair: str | None, *, state: Any
 ) -> int:
+    from lmstudio_app.core.finetune.multilabel_predict import is_multi_label, predict_table
     from lmstudio_app.core.finetune.predict import predict_csv
 
-    return predict_csv(model_dir, Path(csv_in), column, Path(csv_out), text_pair_column=pair, state=state)
+    predict = predict_table if is_multi_label(model_dir) else predict_csv  # labels joined, a score each
+    return predict(model_dir, Path(csv_in), column, Path(csv_out), text_pair_column=pair, state=state)
 
 
 def _save_job(model_dir: Path, target: str, *, state: Any) -> Path:
@@ -135,6 +146,8 @@ class ResultsView(QWidget):
         self.mistakes = _table(["Text", "True", "Predicted", "Score"])
         self.try_edit = QLineEdit(placeholderText="type a text to classify it with the fine-tuned model")
         self.try_edit.textChanged.connect(self._try)
+        self.try_model = QComboBox()
+        self.try_model.currentIndexChanged.connect(lambda _i: self._try(self.try_edit.text()))
         self.try_result = QLabel()
         self.try_result.setToolTip("The probability of every class (a softmax over the classes)")
         self.explain_button = QPushButton(
@@ -172,6 +185,12 @@ class ResultsView(QWidget):
                 "Map the data's rows with the base model and with the fine-tuned one, side by side",
                 self.map_before_after,
             ),
+            (
+                "Optimize for CPU…",
+                "Export to ONNX (fp32 or int8) and compare size, memory, speed and accuracy with the original",
+                self._ask_optimize,
+            ),
+            ("Distil…", "Train a smaller, faster student of this model's layers", lambda: ask_distill(self)),
         ]
         grid = QGridLayout()
         for i, (label, tip, slot) in enumerate(actions):
@@ -188,6 +207,7 @@ class ResultsView(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(scores, "Scores and confusion matrix")
         self.tabs.addTab(self.mistakes, "Misclassified")
+        self.optimized = OptimizedTab(self.tabs, self.try_model)
         self.mistakes.cellDoubleClicked.connect(
             lambda row, _c: self.explain(self.result.misclassified[row]["text"])
         )
@@ -196,6 +216,7 @@ class ResultsView(QWidget):
         )
         try_box = QGroupBox("Try it")
         box = QHBoxLayout(try_box)
+        box.addWidget(self.try_model)
         box.addWidget(self.try_edit, 2)
         box.addWidget(self.try_result, 1)
         box.addWidget(self.explain_button)
@@ -215,23 +236,30 @@ class ResultsView(QWidget):
 
         self.result = result
         self.saved = RunRecord(Path(result.run_dir)).saved_settings()
+        multi = multilabel.is_multi_label(result)
         m = result.metrics
         n_val = sum(int(v.get("support", 0)) for v in result.per_class.values())
         self.summary.setText(
-            f"<span style='font-size: 15pt'>Accuracy <b>{m.get('eval_accuracy', 0):.3f}</b> &nbsp; "
+            multilabel.summary_html(result)
+            if multi
+            else f"<span style='font-size: 15pt'>Accuracy <b>{m.get('eval_accuracy', 0):.3f}</b> &nbsp; "
             f"macro-F1 <b>{m.get('eval_macro_f1', 0):.3f}</b></span> &nbsp; validation loss "
             f"{m.get('eval_loss', float('nan')):.4f} on {n_val:,} validation examples, {len(result.labels)} classes."
             f"<br>Model folder: {html.escape(str(result.model_dir))}"
         )
+        multilabel.show_kind(self, multi)
+        self.buttons["Distil…"].setEnabled(not multi)  # soft targets here are a softmax over the classes
         self.per_class.setRowCount(len(result.labels))
         for r, label in enumerate(result.labels):
             scores = result.per_class.get(label, {})
             values = [label, *(float(scores.get(k, 0.0)) for k in ("precision", "recall", "f1"))]
             for c, value in enumerate([*values, int(scores.get("support", 0))]):
                 self.per_class.setItem(r, c, _item(value))
-        self.heatmap.set_matrix(result.confusion, result.labels)
+        if not multi:
+            self.heatmap.set_matrix(result.confusion, result.labels)
         has_pairs = any("pair" in e for e in result.misclassified)
-        headers = ["Text", *(["Second text"] if has_pairs else []), "True", "Predicted", "Score"]
+        verdicts = multilabel.verdicts(multi)
+        headers = ["Text", *(["Second text"] if has_pairs else []), *verdicts, "Score"]
         self.mistakes.setColumnCount(len(headers))
         self.mistakes.setHorizontalHeaderLabels(headers)
         self.mistakes.setRowCount(len(result.misclassified))
@@ -245,7 +273,9 @@ class ResultsView(QWidget):
             ]
             for c, value in enumerate(values):
                 self.mistakes.setItem(r, c, _item(value))
-        self.tabs.setTabText(1, f"Misclassified ({len(result.misclassified)})")
+        wrong = "Wrong labels" if multi else "Misclassified"
+        self.tabs.setTabText(1, f"{wrong} ({len(result.misclassified)})")
+        self.optimized.reset(Path(result.model_dir), Path(result.run_dir))
 
     def displayed_confusion(self) -> list[list[int]]:
         """The matrix the heatmap shows (rows true, columns predicted, in the result's label order)."""
@@ -257,12 +287,17 @@ class ResultsView(QWidget):
             self.predictor.cancel()
             self.try_result.setText("")
             return
-        worker = self.predictor.submit(_predict_job, self.result.model_dir, text)
+        worker = self.predictor.submit(
+            _predict_job, self.try_model.currentData() or self.result.model_dir, text
+        )
         worker.result.connect(self._show_prediction)
         worker.error.connect(lambda message, _d: self._report(message, False))
         worker.start()
 
-    def _show_prediction(self, predictions: list[tuple[str, float]]) -> None:
+    def _show_prediction(self, predictions: Any) -> None:
+        if not isinstance(predictions, list):  # a multi-label model's LabelScores
+            self.try_result.setText(multilabel.prediction_html(predictions))
+            return
         (label, score), rest = predictions[0], predictions[1:]
         others = ", ".join(f"{html.escape(name)} {fmt.percent(p)}" for name, p in rest)
         self.try_result.setText(
@@ -381,6 +416,22 @@ class ResultsView(QWidget):
             done=lambda out: self._report(f"Exported ONNX to {out}"),
         )
 
+    def _ask_optimize(self) -> None:
+        choice, ok = QInputDialog.getItem(self, "Optimize for CPU", "Method:", list(METHOD_CHOICES), 0, False)
+        if ok:
+            self.optimize(METHOD_CHOICES[choice])
+
+    def optimize(self, method: str, folder: str | Path | None = None) -> Worker:
+        """Export and measure in a Worker; the table and chart appear in the Optimized tab."""
+        out = Path(folder) if folder else output_folder(Path(self.result.run_dir), method)
+        self.status.setStyleSheet("")
+        self.status.setText(f"Optimizing ({method}) into {out}…")
+        return self._run(optimize_job, self.result.model_dir, method, out, done=self._optimized)
+
+    def _optimized(self, comparison: Any) -> None:
+        self.optimized.show(comparison, switch=True)
+        self._report(f"Optimized model written to {comparison.out_dir}: see the Optimized tab.")
+
     def _settings_and_paths(self) -> tuple[Any, Path, Path | None]:
         from lmstudio_app.core.finetune.datasets import DataPlan
         from lmstudio_app.core.finetune.settings import FineTuneSettings
@@ -389,11 +440,16 @@ class ResultsView(QWidget):
         plan = DataPlan.from_saved(self.saved.job)
         return settings, Path(plan.data.path), Path(plan.val_data.path) if plan.val_data else None
 
+    def _data_source(self) -> Any:
+        """How the run read its training table (the command line says so: e.g. several labels per row)."""
+        return multilabel.data_source(self.saved)
+
     def command_text(self) -> str:
         from lmstudio_app.core.finetune.export import command_line
 
         settings, csv, val = self._settings_and_paths()
-        return command_line(settings, csv, Path(self.result.run_dir) / "cli-model", val)
+        out = Path(self.result.run_dir) / "cli-model"
+        return command_line(settings, csv, out, val, source=self._data_source())
 
     def copy_command(self) -> str:
         text = self.command_text()
@@ -419,7 +475,8 @@ class ResultsView(QWidget):
 
         out = Path(path)
         try:
-            write_text(out, accelerate_script(settings, csv, Path(self.result.run_dir) / "accelerate-model"))
+            model = Path(self.result.run_dir) / "accelerate-model"
+            write_text(out, accelerate_script(settings, csv, model, self._data_source()))
             out.chmod(0o755)
         except (UserError, OSError) as exc:
             self._report(str(exc), False)

@@ -66,6 +66,13 @@ class RunDialog(QDialog):
         self.stack.setCurrentWidget(self.train_view)
         self.train_view.start_resume(self.run_dir, history=RunRecord(self.run_dir).history())
 
+    def follow(self) -> bool:
+        """Show the run live: it trains in a process started earlier (False: it is no longer training)."""
+        from lmstudio_app.core.training.record import RunRecord
+
+        self.stack.setCurrentWidget(self.train_view)
+        return self.train_view.follow(self.run_dir, RunRecord(self.run_dir).history())
+
     def open_results(self) -> Worker:
         self.message.setText("Reading the results…")
         worker = Worker(_load_result_job, self._load_result, self.run_dir)
@@ -87,9 +94,14 @@ class RunDialog(QDialog):
         return self.train_view.busy
 
     def reject(self) -> None:
+        """Closing while the run trains asks (the panel's question): stop it, leave it running, or stay."""
         if self.training:
-            ask = getattr(self.parent(), "ask_stop_training", None)
-            if ask is not None and not ask():
+            ask = getattr(self.parent(), "ask_close_during_training", None)
+            answer = ask() if ask is not None else "stop"
+            if answer == "cancel":
                 return
-            self.train_view.cancel()
+            if answer == "leave":
+                self.train_view.leave_running()
+            else:
+                self.train_view.cancel()
         super().reject()

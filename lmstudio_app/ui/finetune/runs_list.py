@@ -9,12 +9,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-COLUMNS = ["Name", "Status", "Kind", "Created", "Steps", "Accuracy", "Macro-F1", "Base model"]
+COLUMNS = ["Name", "Status", "Kind", "Created", "Steps", "Accuracy", "F1", "Base model"]
+# Which figure each kind shows under "Accuracy" and "F1", and what it is (the cell's tooltip).
+FIGURES = {
+    "finetune": (("eval_accuracy", "accuracy"), ("eval_macro_f1", "macro-F1 over the classes")),
+    "pretrain": (("eval_mlm_top1", "masked-token top-1 accuracy"), None),
+    "tokens": (("eval_token_accuracy", "token accuracy"), ("eval_f1", "entity F1 (seqeval)")),
+    "qa": (("eval_exact_match", "exact match"), ("eval_f1", "answer F1 (SQuAD)")),
+}
 KINDS = {
     "finetune": "fine-tune",
     "pretrain": "pre-training",
     "tokens": "token tagging",
     "qa": "question answering",
+    "distill": "distillation",
 }
 # mid tones: readable on the light and on the dark theme's table background
 STATUS_COLOURS = {
@@ -61,7 +69,8 @@ class RunsList(QTableWidget):
         self.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
             metrics, note = evaluated_metrics(run)
-            accuracy = "eval_mlm_top1" if run.kind == "pretrain" else "eval_accuracy"  # masked-token top-1
+            figures = FIGURES.get(run.kind, FIGURES["finetune"])
+            shown = [f if f is not None and f[0] in metrics else None for f in figures]
             steps = f"{run.step} / {run.max_steps}" if run.max_steps else (str(run.step) if run.step else "")
             values = [
                 run.name,
@@ -69,8 +78,7 @@ class RunsList(QTableWidget):
                 KINDS.get(run.kind, run.kind),
                 run.created,
                 steps,
-                f"{metrics[accuracy]:.3f}" if accuracy in metrics else "",
-                f"{metrics['eval_macro_f1']:.3f}" if "eval_macro_f1" in metrics else "",
+                *(f"{metrics[f[0]]:.3f}" if f is not None else "" for f in shown),
                 Path(str(run.settings.get("base_model", ""))).name,
             ]
             for col, value in enumerate(values):
@@ -80,8 +88,8 @@ class RunsList(QTableWidget):
                     item.setForeground(QColor(STATUS_COLOURS[run.status]))
                 if col == 1 and run.message:
                     item.setToolTip(run.message)
-                if col in (5, 6) and note:
-                    item.setToolTip(note)
+                if col in (5, 6) and shown[col - 5] is not None:
+                    item.setToolTip(f"{shown[col - 5][1]}" + (f"; {note}" if note else ""))
                 self.setItem(row, col, item)
         for row, run in enumerate(self.runs):
             if run.path in selected:

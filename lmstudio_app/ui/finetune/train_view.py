@@ -19,10 +19,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lmstudio_app.ui.finetune import multilabel
 from lmstudio_app.ui.finetune.training_session import TrainingSession
 from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.deferred import Deferred
 from lmstudio_app.ui.widgets.loss_curves import LossCurves
+
+CANCEL_TIP = "Stop at the next step; a checkpoint is kept so the run can be resumed"
+STOP_NOW_TIP = "End the training process now, without waiting for the step; the last saved checkpoint is kept"
 
 
 def format_duration(seconds: float) -> str:
@@ -33,7 +37,13 @@ def format_duration(seconds: float) -> str:
 
 
 class TrainView(QWidget):
-    """Shows a TrainingSession; `state` is idle | running | cancelling | cancelled | finished | failed."""
+    """Shows a TrainingSession; `state` is idle | running | cancelling | cancelled | finished | failed.
+
+    Another job kind subclasses it with its own `session_class` (which job it runs) and says its figures
+    in words through `describe_data`, `describe_eval` and `describe_result`.
+    """
+
+    session_class: type[TrainingSession] = TrainingSession
 
     state_changed = Signal(str)
     succeeded = Signal(object)  # FineTuneResult
@@ -45,12 +55,13 @@ class TrainView(QWidget):
         self.result: Any = None
         self.finished_hint = ""  # what to do next, in the words of the host's button
         self._curves = Deferred(curves)  # built when first shown: opening a wizard stays quick
+        self._kind_curves: tuple | None = None  # the curves `curves` plots; a multi-label run plots its own
         self.progress = QProgressBar(maximum=1000)
         self.progress.setFormat("%p %")
         self.speed = QLabel()
         self.status = QLabel(wordWrap=True)
         self.cancel_button = QPushButton("Cancel training")
-        self.cancel_button.setToolTip("Stop at the next step; a checkpoint is kept so the run can be resumed")
+        self.cancel_button.setToolTip(CANCEL_TIP)
         self.cancel_button.clicked.connect(self.cancel)
         self.cancel_button.setEnabled(False)  # until a run starts
         self.resume_button = QPushButton("Resume")
@@ -81,6 +92,12 @@ class TrainView(QWidget):
     def curves(self) -> LossCurves:
         return self._curves.widget
 
+    def _plot_multi_label(self, multi: bool) -> None:
+        """Plot micro-F1 for a multi-label run, this view's own curves otherwise."""
+        if self._kind_curves is None:
+            self._kind_curves = self.curves.metrics
+        self.curves.metrics = multilabel.CURVES if multi else self._kind_curves
+
     @property
     def busy(self) -> bool:
         """A run is training or stopping: closing must ask, a new start must wait."""
@@ -90,27 +107,66 @@ class TrainView(QWidget):
     def start_new(
         self, train: Any, val: Any, settings: dict, run_dir: Path, plan: Any = None
     ) -> TrainingSession:
+        self._plot_multi_label(getattr(train, "label_sets", None) is not None)
         self.curves.start_run()
         self.log.clear()
-        session = self._attach(TrainingSession(run_dir, self))
+        session = self._attach(self.session_class(run_dir, self))
         self.append_log(f"Run folder: {run_dir}")
         self.append_log(
-            f"Training {settings['base_model']} on {len(train.labels):,} examples, validating on "
-            f"{len(val.labels):,}; {settings['epochs']:g} epochs, lr {settings['learning_rate']:g}, "
+            f"Training {settings['base_model']} on {self.describe_data(train, val)}; "
+            f"{settings['epochs']:g} epochs, lr {settings['learning_rate']:g}, "
             f"batch {settings['batch_size']}, max length {settings['max_length']}."
         )
         session.start_new(train, val, settings, plan)
         return session
 
+    # ---- what the job kind says ----------------------------------------------------------------------
+    def describe_data(self, train: Any, val: Any) -> str:
+        return f"{len(train.labels):,} examples, validating on {len(val.labels):,}"
+
+    def describe_eval(self, event: dict) -> str:
+        if multilabel.figures(event):
+            return f"eval loss {float(event.get('eval_loss', 0)):.4f}, {multilabel.figures(event)}"
+        return (
+            f"eval loss {float(event.get('eval_loss', 0)):.4f}, accuracy "
+            f"{float(event.get('eval_accuracy', 0)):.3f}, macro-F1 {float(event.get('eval_macro_f1', 0)):.3f}"
+        )
+
+    def describe_result(self, metrics: dict) -> str:
+        if multilabel.figures(metrics):
+            return multilabel.figures(metrics)
+        return (
+            f"accuracy {metrics.get('eval_accuracy', 0):.3f}, macro-F1 {metrics.get('eval_macro_f1', 0):.3f}"
+        )
+
     def start_resume(self, run_dir: Path, history: list[dict] | None = None) -> TrainingSession:
         """Continue a run from its checkpoint; `history` (the run's events so far) is drawn first."""
         if history is not None:
-            self.curves.start_run()
-            self.curves.add_events(history)
-        session = self._attach(TrainingSession(run_dir, self))
+            self.show_history(history)
+        session = self._attach(self.session_class(run_dir, self))
         self.append_log(f"Resuming {Path(run_dir).name} from its last checkpoint…")
         session.start_resume()
         return session
+
+    def follow(self, run_dir: Path, history: list[dict]) -> bool:
+        """Show a run that trains in a process started earlier (a window closed with "Leave running"):
+        its history so far, then live; False (and why, in the status) when it is no longer training."""
+        self.show_history(history)
+        self.log.clear()
+        session = self._attach(self.session_class(run_dir, self))
+        if not session.follow(history):
+            self.status.setText("This run is no longer training: refresh the runs list to see how it ended.")
+            self._set_state("idle")
+            return False
+        self.append_log(f"Following {Path(run_dir).name}, which trains in a process of its own…")
+        self.status.setText("Training (following the run's process)…")
+        return True
+
+    def show_history(self, history: list[dict]) -> None:
+        """Draw a run's events so far (before it resumes or is followed)."""
+        self._plot_multi_label(any("eval_micro_f1" in e for e in history))
+        self.curves.start_run()
+        self.curves.add_events(history)
 
     def _attach(self, session: TrainingSession) -> TrainingSession:
         self.session = session
@@ -131,10 +187,22 @@ class TrainView(QWidget):
 
     # ---- actions -------------------------------------------------------------------------------------
     def cancel(self) -> None:
+        """First press: stop at the next step with a checkpoint; second ("Stop now"): end the process."""
         if self.session is not None and self.session.running:
             self.session.cancel()
-            self.status.setText("Cancelling: stopping at the next step and saving a checkpoint…")
-            self._set_state("cancelling")
+            if self.session.stops == 1:
+                self.status.setText("Cancelling: stopping at the next step and saving a checkpoint…")
+                self._set_state("cancelling")
+            else:
+                self.status.setText("Stopping the training process now…")
+                self.cancel_button.setEnabled(False)
+
+    def leave_running(self) -> None:
+        """Stop showing the run and leave its process training (Follow in the runs list shows it again)."""
+        if self.session is not None and self.session.running:
+            self.session.detach()
+            self.status.setText("Left running in its own process: Follow in the runs list shows it again.")
+            self._set_state("idle")
 
     def resume(self) -> None:
         if self.session is not None and not self.session.running:
@@ -164,10 +232,7 @@ class TrainView(QWidget):
             )
         for e in events:
             if e.get("type") == "eval":
-                self.append_log(
-                    f"step {e.get('step')}: eval loss {float(e.get('eval_loss', 0)):.4f}, accuracy "
-                    f"{float(e.get('eval_accuracy', 0)):.3f}, macro-F1 {float(e.get('eval_macro_f1', 0)):.3f}"
-                )
+                self.append_log(f"step {e.get('step')}: {self.describe_eval(e)}")
 
     def _on_progress(self, fraction: float, message: str) -> None:
         if message and self.state == "running" and not self.session.last_log:
@@ -178,10 +243,7 @@ class TrainView(QWidget):
         metrics = result.metrics
         self.progress.setValue(1000)
         self.progress.setFormat("done")
-        text = (
-            f"Finished in {format_duration(time.monotonic() - self._started)}: accuracy "
-            f"{metrics.get('eval_accuracy', 0):.3f}, macro-F1 {metrics.get('eval_macro_f1', 0):.3f}."
-        )
+        text = f"Finished in {format_duration(time.monotonic() - self._started)}: {self.describe_result(metrics)}."
         self.status.setText(f"{text} {self.finished_hint}".strip())
         self.speed.setText(self._rate)  # the speed it ran at; no ETA once it has stopped
         self.append_log(text)
@@ -211,6 +273,9 @@ class TrainView(QWidget):
 
     def _set_state(self, state: str) -> None:
         self.state = state
-        self.cancel_button.setEnabled(state == "running")
+        self.cancel_button.setEnabled(state in ("running", "cancelling"))
+        stopping = state == "cancelling"
+        self.cancel_button.setText("Stop now" if stopping else "Cancel training")
+        self.cancel_button.setToolTip(STOP_NOW_TIP if stopping else CANCEL_TIP)
         self.resume_button.setVisible(state in ("cancelled", "failed"))
         self.state_changed.emit(state)

@@ -1,5 +1,10 @@
 """What the fine-tune and pre-training wizards share: pages that end in training and its results, Back off
-while training runs, and closing during training asks, then cancels and keeps the checkpoint."""
+while training runs, and closing during training asks, then cancels and keeps the checkpoint.
+
+A wizard may hold several paths of pages (the fine-tune wizard has one per task: labels, word tags,
+question answering); each path is added with `add_pages` and ends in its own Train and Results pages, and
+Next follows the path of the page shown.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ STOP_QUESTION = "Stop the training? A checkpoint is kept, and the run can be res
 
 
 class TrainingWizard(QWizard):
-    """Call `add_pages` with every page; `train_page.view` is the run's TrainView."""
+    """Call `add_pages` with every page of a path; each path's `train_page.view` is its run's TrainView."""
 
     run_changed = Signal()  # a run started, finished, was cancelled or failed (the runs list refreshes)
 
@@ -24,23 +29,47 @@ class TrainingWizard(QWizard):
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
         fit_to_screen(self, QSize(1000, 760))
         self.train_page: QWizardPage | None = None
-
-    def add_pages(self, pages: list[QWizardPage], train_page: QWizardPage) -> None:
-        for page in pages:
-            self.addPage(page)
-        self.train_page = train_page
-        train_page.view.state_changed.connect(lambda _s: self.run_changed.emit())
+        self._train_pages: list[QWizardPage] = []
+        self._paths: list[list[int]] = []
         # QWizard re-enables Back whenever it updates its buttons: switch it off again while training.
-        train_page.view.state_changed.connect(self._update_back)
         self.currentIdChanged.connect(self._update_back)
 
+    def add_pages(
+        self, pages: list[QWizardPage], train_page: QWizardPage, first_id: int | None = None
+    ) -> list[int]:
+        """Add one path of pages (with ids from `first_id` on, else the next free ones); returns their ids."""
+        ids = []
+        for i, page in enumerate(pages):
+            if first_id is None:
+                ids.append(self.addPage(page))
+            else:
+                self.setPage(first_id + i, page)
+                ids.append(first_id + i)
+            # Any page's completeChanged (a settings page's late warm-up) makes QWizard enable Back again.
+            page.completeChanged.connect(self._update_back)
+        self._paths.append(ids)
+        self._train_pages.append(train_page)
+        train_page.view.state_changed.connect(lambda _s: self.run_changed.emit())
+        train_page.view.state_changed.connect(self._update_back)
+        return ids
+
+    def nextId(self) -> int:  # noqa: N802 (Qt's name)
+        """The next page of the shown page's own path (-1 after its last: Results is the final page)."""
+        current = self.currentId()
+        for ids in self._paths:
+            if current in ids:
+                at = ids.index(current)
+                return ids[at + 1] if at + 1 < len(ids) else -1
+        return super().nextId()
+
     def _update_back(self) -> None:
-        if self.train_page is not None and self.currentPage() is self.train_page:
-            self.button(QWizard.WizardButton.BackButton).setEnabled(not self.training)
+        page = self.currentPage()
+        if page is not None and any(page is p for p in self._train_pages):
+            self.button(QWizard.WizardButton.BackButton).setEnabled(not page.view.busy)
 
     @property
     def training(self) -> bool:
-        return self.train_page is not None and self.train_page.view.busy
+        return any(p.view.busy for p in self._train_pages)
 
     def ask_stop_training(self) -> bool:
         """Ask before closing during training (tests replace this method)."""
@@ -51,5 +80,7 @@ class TrainingWizard(QWizard):
         if self.training:
             if not self.ask_stop_training():
                 return
-            self.train_page.view.cancel()
+            for page in self._train_pages:
+                if page.view.busy:
+                    page.view.cancel()
         super().reject()

@@ -28,6 +28,7 @@ from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM
 from lmstudio_app.core.models.sources import DEFAULT_MASKED_LM, ENCODER_TASKS, embedded_models
 from lmstudio_app.core.pretrain.corpus import TextSource
 from lmstudio_app.core.pretrain.settings import PretrainSettings
+from lmstudio_app.ui.processes_box import processes_box
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.sizing import compact_combo
 
@@ -75,6 +76,7 @@ def command_line(source: TextSource, s: PretrainSettings) -> str:
     args += ["--precision", s.precision, "--seed", str(s.seed)]
     if s.eval_steps:
         args += ["--eval-steps", str(s.eval_steps)]
+    args += ["--processes", str(s.processes)] if s.processes > 1 else []
     for probe in s.probes:
         args += ["--probe", probe]
     return shlex.join(args)
@@ -425,6 +427,7 @@ class SettingsPage(QWizardPage):
         ):
             self.precision.addItem(label, value)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=d.seed)
+        self.processes = processes_box(d.processes)
         self.eval_steps = QSpinBox(minimum=0, maximum=1_000_000, value=0)
         self.eval_steps.setSpecialValueText("automatic (3 times a run)")
         self.run_name = QLineEdit(placeholderText="optional: a name for this run")
@@ -435,6 +438,7 @@ class SettingsPage(QWizardPage):
         form.addRow("Epochs (when no max steps):", self.epochs)
         form.addRow("Learning rate:", self.lr)
         form.addRow("Batch size:", self.batch)
+        form.addRow("Processes / GPUs:", self.processes)
         form.addRow("Warm-up ratio:", self.warmup)
         form.addRow("Precision:", self.precision)
         form.addRow("Seed:", self.seed)
@@ -447,6 +451,7 @@ class SettingsPage(QWizardPage):
             self.epochs.valueChanged,
             self.lr.textChanged,
             self.batch.valueChanged,
+            self.processes.valueChanged,
             self.warmup.valueChanged,
             self.precision.currentIndexChanged,
             self.seed.valueChanged,
@@ -461,7 +466,7 @@ class SettingsPage(QWizardPage):
     def settings(self) -> PretrainSettings:
         s = self.ctx.settings.copy()
         s.max_steps = self.max_steps.value() or -1
-        s.epochs, s.batch_size = self.epochs.value(), self.batch.value()
+        s.epochs, s.batch_size, s.processes = self.epochs.value(), self.batch.value(), self.processes.value()
         try:
             s.learning_rate = float(self.lr.text())
         except ValueError:

@@ -37,32 +37,26 @@ def figures(metrics: dict) -> str:
     return ", ".join(parts)
 
 
-def _train_job(corpus: Any, source: Any, settings: dict, run_dir: Path, on_event: Any, *, state: Any) -> Any:
-    from lmstudio_app.core.pretrain.job import pretrain
-    from lmstudio_app.core.pretrain.settings import PretrainSettings
-
-    return pretrain(
-        corpus, source, PretrainSettings.from_dict(settings), run_dir, state=state, on_event=on_event
-    )
-
-
-def _resume_job(run_dir: Path, on_event: Any, *, state: Any) -> Any:
-    from lmstudio_app.core.pretrain.job import resume_run
-
-    state.progress(-1, "Reading the run's text again")
-    return resume_run(run_dir, state=state, on_event=on_event)
-
-
 class PretrainSession(TrainingSession):
-    """A TrainingSession for a pre-training job; probe predictions arrive as their own signal."""
+    """A TrainingSession whose process pre-trains (`lmstudio-app pretrain`); probe predictions arrive as
+    their own signal."""
 
+    command = "pretrain"
     probes = Signal(int, list)  # step, [{"text", "masks"}]
 
-    def start_new(self, corpus: Any, source: Any, settings: dict, plan: Any = None) -> None:  # noqa: ARG002
-        self._start(_train_job, corpus, source, settings, self.run_dir, self._relay.event.emit)
+    def launch_spec(self, corpus: Any, source: Any, settings: dict, plan: Any) -> dict:  # noqa: ARG002
+        """The text is read again by the process, as `source` says (the same lines held out)."""
+        return {
+            "kind": "pretrain",
+            "name": settings.get("name", ""),
+            "settings": settings,
+            "text": source.to_dict(),
+        }
 
-    def start_resume(self) -> None:
-        self._start(_resume_job, self.run_dir, self._relay.event.emit)
+    def load_result(self, run_dir: Path) -> Any:
+        from lmstudio_app.core.pretrain.settings import PretrainResult
+
+        return PretrainResult.load(run_dir)
 
     def _on_event(self, event: dict) -> None:
         if event.get("type") == "probes":
@@ -75,6 +69,8 @@ class PretrainSession(TrainingSession):
 
 class PretrainTrainView(TrainView):
     """TrainView with pre-training figures and a table of the probe sentences (start and now)."""
+
+    session_class = PretrainSession
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent, lambda: LossCurves(metrics=PRETRAIN_METRICS, eval_title="Held-out text"))
@@ -94,23 +90,19 @@ class PretrainTrainView(TrainView):
         self.curves.start_run()
         self.log.clear()
         self.probe_table.setRowCount(0)
-        session = self._attach(PretrainSession(run_dir, self))
+        session = self._attach(self.session_class(run_dir, self))
         self.append_log(f"Run folder: {run_dir}")
         self.append_log(f"Pre-training {settings['base_model']} on {source.describe()}: {corpus.summary()}.")
         session.start_new(corpus, source, settings)
         return session
 
-    def start_resume(self, run_dir: Path, history: list[dict] | None = None) -> TrainingSession:
-        if history is not None:
-            self.curves.start_run()
-            self.curves.add_events(history)
-            before = next((e for e in history if e.get("before")), None)
-            if before:
-                self.show_probes(0, before.get("probes", []))
-        session = self._attach(PretrainSession(run_dir, self))
-        self.append_log(f"Resuming {Path(run_dir).name} from its last checkpoint…")
-        session.start_resume()
-        return session
+    def show_history(self, history: list[dict]) -> None:
+        """The curves so far, and the probes' predictions before training."""
+        self.curves.start_run()
+        self.curves.add_events(history)
+        before = next((e for e in history if e.get("before")), None)
+        if before:
+            self.show_probes(0, before.get("probes", []))
 
     def _attach(self, session: TrainingSession) -> TrainingSession:
         session.probes.connect(self.show_probes)

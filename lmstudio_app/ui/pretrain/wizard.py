@@ -116,10 +116,3 @@ def fine_tune_from(panel: Any, model_dir: str) -> Any:
     wizard = panel.new_fine_tune()
     wizard.settings_page.model_combo.setCurrentText(model_dir)
     return wizard
-
-
-def dialog_for(run_dir: Path, default: type) -> type:
-    """The run dialog for the run's kind: pre-training runs open the pre-training views."""
-    from lmstudio_app.core.training.record import RunRecord
-
-    return PretrainRunDialog if RunRecord(Path(run_dir)).saved_settings().kind == "pretrain" else default

@@ -1,4 +1,9 @@
-"""Step 4: base model and hyperparameters, with a token-length histogram to choose the max length."""
+"""Step 4: base model and hyperparameters, with a token-length histogram to choose the max length.
+
+One page for every task's path: `SettingsKind` (this module's default, the text classifier) says what the
+lengths are of, how they are measured and described, which settings of its own the job adds and checks;
+word tagging and question answering bring their own kinds.
+"""
 
 from __future__ import annotations
 
@@ -22,8 +27,9 @@ from PySide6.QtWidgets import (
 
 from lmstudio_app.core.models.registry import HEAD_CLS, HEAD_ENCODER, HEAD_MLM, HEAD_NSP
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER, ENCODER_TASKS, embedded_models
-from lmstudio_app.core.training.runtime import TRAINING_STACK
 from lmstudio_app.ui.finetune.wizard.context import WizardContext
+from lmstudio_app.ui.finetune.wizard.memory_note import MemoryNote
+from lmstudio_app.ui.processes_box import processes_box
 from lmstudio_app.ui.qthreading import LatestOnly, Worker
 from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.theme import message_style
@@ -47,11 +53,12 @@ def _lengths_job(spec: str, data: Any, *, state: Any) -> tuple[list[int], int]:
 
 
 def _devices_job(spec: str, *, state: Any) -> list:
-    """The devices, and the training stack and the base model's code imported ahead of the Train page.
+    """The devices, and the base model's code imported ahead of the Results page (its predictions).
 
-    Importing torch's and transformers' training modules holds the GIL for up to half a second at a time;
-    done here, while the user reads the settings, those pauses do not land on the Train page. It runs
-    after the token lengths were measured: two threads importing transformers at once can deadlock.
+    Importing a model family's modules holds the GIL for up to half a second at a time; done here, while
+    the user reads the settings, those pauses land on no view. Training itself imports nothing here: it
+    runs in a process of its own (ui/finetune/training_session.py). This runs after the token lengths were
+    measured: two threads importing transformers at once can deadlock.
     """
     from lmstudio_app.core.errors import UserError
     from lmstudio_app.core.models.devices import list_devices
@@ -62,16 +69,76 @@ def _devices_job(spec: str, *, state: Any) -> list:
         model_dir = resolve_local(spec).path
     except UserError:  # not a local model (yet): the Train page reports that
         model_dir = None
-    import_quietly(*TRAINING_STACK, model_dir=model_dir)
+    import_quietly(model_dir=model_dir)
     return list_devices()
+
+
+def _split_problem(settings: dict) -> str:
+    """Why the batch cannot be split over the processes ("" when it can)."""
+    from lmstudio_app.core.errors import UserError
+    from lmstudio_app.core.training.ranks import per_process_batch
+
+    try:
+        per_process_batch(settings["batch_size"], settings["processes"])
+    except UserError as exc:
+        return str(exc)
+    return ""
+
+
+class SettingsKind:
+    """What the Settings page does for one job kind; this one: a text classifier on labelled texts."""
+
+    lengths_title = "Max length (tokens per example; longer texts are truncated)"
+    axis = ("tokens per example", "examples")
+    measuring = "Measuring the token lengths of your texts…"
+    max_length = (8, 512, 128)  # lowest, highest, before the data is measured
+
+    def measure(self, spec: str, ctx: Any, *, state: Any) -> Any:
+        """Measure the data with the tokenizer of `spec` (on a worker); `unpack` reads the value."""
+        return _lengths_job(spec, ctx.data, state=state)
+
+    def unpack(self, value: Any) -> tuple[list[int], int]:
+        """(lengths for the histogram, suggested max length) from what `measure` returned."""
+        return value
+
+    def describe(self, page: SettingsPage, max_length: int) -> str:
+        """The note beside the max length: what it does to the measured data."""
+        lengths = page.histogram.lengths
+        cut = page.histogram.truncated(max_length)
+        return (
+            f"Longest example: {max(lengths)} tokens. {cut:,} of {len(lengths):,} measured examples "
+            f"({100 * cut / len(lengths):.1f} %) would be truncated at {max_length}."
+        )
+
+    def add_fields(self, page: SettingsPage) -> list[tuple[str, Any]]:
+        """(label, widget or layout) rows of the job's own settings, under the base model."""
+        return []
+
+    def max_length_changed(self, page: SettingsPage, value: int) -> None:
+        """A job whose own settings follow the max length updates them here."""
+
+    def settings(self, page: SettingsPage) -> dict:
+        """The job's own keys of the settings dict."""
+        ctx = page.ctx
+        return {
+            "text_column": ctx.text_column,
+            "label_column": ctx.label_column,
+            "text_pair_column": ctx.pair_column,
+        }
+
+    def problem(self, settings: dict) -> str:
+        """Why these settings cannot train ("" when they can); shown on the page, Next stays."""
+        return ""
 
 
 class SettingsPage(QWizardPage):
     """Defaults that work for small models: lr 1e-4, 3 epochs, batch 16, max length from the data."""
 
-    def __init__(self, ctx: WizardContext, parent: Any = None) -> None:
+    def __init__(self, ctx: WizardContext, parent: Any = None, kind: SettingsKind | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.kind = kind or SettingsKind()
+        self.measured: Any = None  # what kind.measure returned for the data and model measured last
         self.error = ""
         self.measuring = False
         self._max_length_touched = False
@@ -90,7 +157,8 @@ class SettingsPage(QWizardPage):
         self.lr.addItems(LEARNING_RATES)
         self.lr.setCurrentText("1e-4")
         self.batch = QSpinBox(minimum=1, maximum=1024, value=16)
-        self.max_length = QSpinBox(minimum=8, maximum=512, value=128, singleStep=8)
+        low, high, start = self.kind.max_length
+        self.max_length = QSpinBox(minimum=low, maximum=high, value=start, singleStep=8)
         self.max_length.valueChanged.connect(self._max_length_changed)
         self.warmup = QDoubleSpinBox(minimum=0, maximum=0.5, value=0.1, decimals=2, singleStep=0.05)
         self.warmup.setToolTip("Fraction of the steps over which the learning rate rises from 0")
@@ -101,6 +169,7 @@ class SettingsPage(QWizardPage):
             "Stop after this many evaluations without a lower validation loss (0: never)"
         )
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
+        self.processes = processes_box()
         self.device = compact_combo(QComboBox(), 28)
         self.device.addItem("Automatic (the first GPU, else CPU)", "auto")
         self.precision = compact_combo(QComboBox(), 28)  # its labels explain themselves at length
@@ -128,6 +197,7 @@ class SettingsPage(QWizardPage):
             ("Seed:", self.seed),
             ("Max steps:", self.max_steps),
             ("Evaluate every (steps):", self.eval_steps),
+            ("Processes / GPUs:", self.processes),
         ]
         for i, (label, widget) in enumerate(pairs):
             grid.addWidget(QLabel(label), i // 2, (i % 2) * 2)
@@ -140,7 +210,15 @@ class SettingsPage(QWizardPage):
         row.addWidget(self.precision, 1)
         top.addRow("Device:", row)
         top.addRow("Run name:", self.run_name)
-        lengths = QGroupBox("Max length (tokens per example; longer texts are truncated)")
+        self.memory = MemoryNote()  # the base model's size and a training step's memory, before loading
+        self.model_combo.currentTextChanged.connect(lambda _text: self.memory.clear_estimate())
+        for box in (self.batch, self.max_length):
+            box.valueChanged.connect(self._show_memory)
+        self.precision.currentIndexChanged.connect(self._show_memory)
+        top.addRow("Memory:", self.memory)
+        for label, field in self.kind.add_fields(self):
+            top.addRow(label, field)
+        lengths = QGroupBox(self.kind.lengths_title)
         box = QVBoxLayout(lengths)
         row = QHBoxLayout()
         row.addWidget(self.max_length)
@@ -166,6 +244,8 @@ class SettingsPage(QWizardPage):
 
     def _make_histogram(self) -> LengthHistogram:
         histogram = LengthHistogram()
+        histogram.getPlotItem().setLabel("bottom", self.kind.axis[0])
+        histogram.getPlotItem().setLabel("left", self.kind.axis[1])
         histogram.max_length_dragged.connect(self._dragged)
         return histogram
 
@@ -199,15 +279,16 @@ class SettingsPage(QWizardPage):
             return  # focus leaving the box re-sends editingFinished: measure only what changed
         self._measured = (spec, id(self.ctx.data))
         self.measuring, self.error = True, ""
-        self.length_note.setText("Measuring the token lengths of your texts…")
-        worker = self.measurer.submit(_lengths_job, spec, self.ctx.data)
+        self.length_note.setText(self.kind.measuring)
+        worker = self.measurer.submit(self.kind.measure, spec, self.ctx)
         worker.result.connect(self._show_lengths)
         worker.error.connect(lambda message, _details: self._show_error(message))
         worker.start()
         self.completeChanged.emit()
 
-    def _show_lengths(self, value: tuple[list[int], int]) -> None:
-        lengths, suggested = value
+    def _show_lengths(self, value: Any) -> None:
+        self.measured = value
+        lengths, suggested = self.kind.unpack(value)
         self.measuring = False
         self.message.setText("")
         self.histogram.set_lengths(lengths)
@@ -216,12 +297,25 @@ class SettingsPage(QWizardPage):
             self.max_length.setValue(suggested)
             self.max_length.blockSignals(False)
         self.histogram.set_max_length(self.max_length.value())
+        self.kind.max_length_changed(self, self.max_length.value())
         self._describe_length()
         self.completeChanged.emit()
         if self.warm_up is None:
             self.warm_up = Worker(_devices_job, self.model_spec())
             self.warm_up.result.connect(self._set_devices)
+            self.warm_up.finished.connect(self._size_model)
             self.warm_up.start()
+        elif self.warm_up.done:
+            self._size_model()
+
+    def _size_model(self) -> None:
+        """The memory estimate, after the warm-up's imports (one thread importing at a time)."""
+        if not self.measuring and not self.error:
+            self.memory.estimate(self.model_spec(), self.ctx.data, self.device.currentData() or "auto")
+            self._show_memory()
+
+    def _show_memory(self, *_: Any) -> None:
+        self.memory.show_for(self.batch.value(), self.max_length.value(), self.precision.currentData())
 
     def _show_error(self, message: str) -> None:
         self.measuring = False
@@ -233,21 +327,16 @@ class SettingsPage(QWizardPage):
     def _max_length_changed(self, value: int) -> None:
         self._max_length_touched = True
         self.histogram.set_max_length(value)
+        self.kind.max_length_changed(self, value)
         self._describe_length()
 
     def _dragged(self, value: int) -> None:
-        self.max_length.setValue(max(8, min(512, value)))
+        self.max_length.setValue(max(self.max_length.minimum(), min(self.max_length.maximum(), value)))
 
     def _describe_length(self) -> None:
-        lengths = self.histogram.lengths
-        if not lengths:
+        if not self.histogram.lengths:
             return
-        n = self.max_length.value()
-        cut = self.histogram.truncated(n)
-        self.length_note.setText(
-            f"Longest example: {max(lengths)} tokens. {cut:,} of {len(lengths):,} measured examples "
-            f"({100 * cut / len(lengths):.1f} %) would be truncated at {n}."
-        )
+        self.length_note.setText(self.kind.describe(self, self.max_length.value()))
 
     # ---- validation ----------------------------------------------------------------------------------
     def learning_rate(self) -> float | None:
@@ -271,11 +360,9 @@ class SettingsPage(QWizardPage):
             return False
         ctx = self.ctx
         ctx.run_name = self.run_name.text().strip()
-        ctx.settings = {
+        settings = {
             "base_model": self.model_spec(),
-            "text_column": ctx.text_column,
-            "label_column": ctx.label_column,
-            "text_pair_column": ctx.pair_column,
+            **self.kind.settings(self),
             "epochs": self.epochs.value(),
             "learning_rate": lr,
             "batch_size": self.batch.value(),
@@ -289,5 +376,13 @@ class SettingsPage(QWizardPage):
             "val_fraction": ctx.val_fraction,
             "max_steps": self.max_steps.value() or -1,
             "eval_steps": self.eval_steps.value(),
+            "processes": self.processes.value(),
         }
+        problem = self.kind.problem(settings) or _split_problem(settings)
+        if problem:
+            self.message.setText(
+                f"<span style='{message_style('error')}'><b>{html.escape(problem)}</b></span>"
+            )
+            return False
+        ctx.settings = settings
         return True

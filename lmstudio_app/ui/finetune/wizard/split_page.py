@@ -1,4 +1,8 @@
-"""Step 3: hold out a stratified, seeded validation fraction, or use a separate validation file."""
+"""Step 3: hold out a seeded validation fraction, or use a separate validation file (every task's path).
+
+What is split and how it is counted is the job kind's: `SplitRules` (this module's default) holds out a
+stratified share of each class; word tagging and question answering bring their own rules.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from lmstudio_app.ui.finetune.wizard.context import WizardContext
+from lmstudio_app.ui.finetune.wizard.context import RunContext, WizardContext
 from lmstudio_app.ui.finetune.wizard.data_page import FILE_FILTER
 from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.theme import message_style
@@ -44,18 +48,49 @@ def _split_job(ctx: WizardContext, fraction: float, seed: int, val_path: str | N
     return train, val, plan, split_warnings(train, val)
 
 
+class SplitRules:
+    """How one job kind splits and counts its data; this one: labelled texts, stratified by class."""
+
+    subtitle = "Keep some examples aside to measure how well the model does on text it has not seen."
+    held_out = "of each class for validation (stratified), seed"
+    file_placeholder = "a file with the same columns"
+    file_title = "Open a validation table"
+    file_filter = FILE_FILTER
+    headers = ("Class", "Training", "Validation")
+
+    def split(self, ctx: Any, fraction: float, seed: int, val_path: str | None, *, state: Any) -> tuple:
+        """(train, val, plan, warnings), on a worker thread."""
+        return _split_job(ctx, fraction, seed, val_path, state=state)
+
+    def sizes(self, train: Any, val: Any) -> tuple[int, int]:
+        return len(train.labels), len(val.labels)
+
+    def rows(self, train: Any, val: Any) -> list[tuple[str, int, int]]:
+        """(name, training count, validation count) per row of the table and bar of the chart."""
+        from lmstudio_app.core.data.labeled import class_counts, label_sort_key
+
+        train_counts, val_counts = class_counts(train), class_counts(val)
+        classes = sorted(
+            set(train_counts) | set(val_counts), key=lambda c: (-train_counts.get(c, 0), label_sort_key(c))
+        )
+        return [(c, train_counts.get(c, 0), val_counts.get(c, 0)) for c in classes]
+
+    def summary(self, train: Any, val: Any) -> str:
+        n_train, n_val = self.sizes(train, val)
+        return f"<b>{n_train:,}</b> training and <b>{n_val:,}</b> validation examples."
+
+
 class SplitPage(QWizardPage):
     """Next is enabled once both splits have examples."""
 
-    def __init__(self, ctx: WizardContext, parent: Any = None) -> None:
+    def __init__(self, ctx: RunContext, parent: Any = None, rules: SplitRules | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        self.rules = rules or SplitRules()
         self.busy = False
         self.error = ""
         self.setTitle("Split")
-        self.setSubTitle(
-            "Keep some examples aside to measure how well the model does on text it has not seen."
-        )
+        self.setSubTitle(self.rules.subtitle)
         self.fraction_radio = QRadioButton("Hold out")
         self.fraction_radio.setChecked(True)
         self.file_radio = QRadioButton("Use a separate validation file:")
@@ -65,14 +100,14 @@ class SplitPage(QWizardPage):
         self.percent = QSpinBox(minimum=5, maximum=50, value=20, suffix=" %", singleStep=5)
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
         self.seed.setToolTip("The same seed gives the same split every time")
-        self.val_edit = QLineEdit(placeholderText="a file with the same columns")
+        self.val_edit = QLineEdit(placeholderText=self.rules.file_placeholder)
         browse = QPushButton("Open…")
         browse.clicked.connect(self._browse)
         grid = QGridLayout()
         grid.addWidget(self.fraction_radio, 0, 0)
         row = QHBoxLayout()
         row.addWidget(self.percent)
-        row.addWidget(QLabel("of each class for validation (stratified), seed"))
+        row.addWidget(QLabel(self.rules.held_out))
         row.addWidget(self.seed)
         row.addStretch(1)
         grid.addLayout(row, 0, 1)
@@ -82,7 +117,7 @@ class SplitPage(QWizardPage):
         row.addWidget(browse)
         grid.addLayout(row, 1, 1)
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Class", "Training", "Validation"])
+        self.table.setHorizontalHeaderLabels(list(self.rules.headers))
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -103,7 +138,7 @@ class SplitPage(QWizardPage):
         self.splitter = LatestOnly(self)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a validation table", "", FILE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, self.rules.file_title, "", self.rules.file_filter)
         if path:
             self.use_validation_file(path)
 
@@ -115,7 +150,7 @@ class SplitPage(QWizardPage):
 
     @property
     def chart(self) -> ClassBars:
-        """The class chart, built when the page is first shown (or first given data)."""
+        """The chart of the table's rows per split, built when the page is first shown (or first given data)."""
         return self._chart.widget
 
     def initializePage(self) -> None:  # noqa: N802
@@ -133,38 +168,35 @@ class SplitPage(QWizardPage):
         self.ctx.val_path = Path(val_path) if val_path else None
         self.busy = True
         self.summary.setText("Splitting…")
-        worker = self.splitter.submit(_split_job, self.ctx, self.ctx.val_fraction, self.ctx.seed, val_path)
+        worker = self.splitter.submit(
+            self.rules.split, self.ctx, self.ctx.val_fraction, self.ctx.seed, val_path
+        )
         worker.result.connect(self._show_split)
         worker.error.connect(lambda message, _details: self._show_error(message))
         worker.start()
         self.completeChanged.emit()
 
     def _show_split(self, value: tuple) -> None:
-        from lmstudio_app.core.data.labeled import class_counts, label_sort_key
-
         train, val, plan, warnings = value
         self.ctx.plan = plan
         self.busy = False
         self.ctx.train, self.ctx.val = train, val
-        train_counts, val_counts = class_counts(train), class_counts(val)
-        classes = sorted(
-            set(train_counts) | set(val_counts), key=lambda c: (-train_counts.get(c, 0), label_sort_key(c))
-        )
-        self.table.setRowCount(len(classes))
-        for row, name in enumerate(classes):
-            for col, value in enumerate((name, train_counts.get(name, 0), val_counts.get(name, 0))):
-                self.table.setItem(row, col, QTableWidgetItem(str(value)))
+        rows = self.rules.rows(train, val)
+        self.table.setRowCount(len(rows))
+        for r, values in enumerate(rows):
+            for col, cell in enumerate(values):
+                self.table.setItem(
+                    r, col, QTableWidgetItem(f"{cell:,}" if isinstance(cell, int) else str(cell))
+                )
         self.chart.set_series(
             {
-                "training": {c: train_counts.get(c, 0) for c in classes},
-                "validation": {c: val_counts.get(c, 0) for c in classes},
+                "training": {name: n for name, n, _ in rows},
+                "validation": {name: n for name, _, n in rows},
             }
         )
-        self.summary.setText(
-            f"<b>{len(train.labels):,}</b> training and <b>{len(val.labels):,}</b> validation examples."
-        )
+        self.summary.setText(self.rules.summary(train, val))
         lines = [f"<span style='{message_style('warning')}'>⚠ {html.escape(w)}</span>" for w in warnings]
-        if not train.labels or not val.labels:
+        if not all(self.rules.sizes(train, val)):
             self.error = (
                 "Both the training and the validation split need examples: use more data or another fraction."
             )

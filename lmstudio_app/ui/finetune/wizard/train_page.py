@@ -1,4 +1,4 @@
-"""Step 5: train in the background with live curves; Back is off while it runs."""
+"""Step 5: train in the background with live curves; Back is off while it runs (every task's path)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,23 @@ from PySide6.QtWidgets import QVBoxLayout, QWizard, QWizardPage
 
 from lmstudio_app.core.training.runs import new_run_dir
 from lmstudio_app.ui.finetune.train_view import TrainView
-from lmstudio_app.ui.finetune.wizard.context import WizardContext
+from lmstudio_app.ui.finetune.wizard.context import RunContext
+
+CLASSIFIER_HINT = "Click “Results” for per-class scores, the confusion matrix and exports."
 
 
-def default_run_name(ctx: WizardContext) -> str:
-    data = Path(ctx.table.path).stem if ctx.table is not None else "data"
+def default_run_name(ctx: RunContext) -> str:
     model = Path(str(ctx.settings.get("base_model", "model"))).name
-    return f"{data}-{model}"
+    return f"{ctx.data_name()}-{model}"
 
 
 class TrainPage(QWizardPage):
-    """Starts a new run each time the user arrives from the settings page; Next once it has finished."""
+    """Starts a new run each time the user arrives from the settings page; Next once it has finished.
+    `view` is the job kind's TrainView (default: the classifier's)."""
 
-    def __init__(self, ctx: WizardContext, parent: Any = None) -> None:
+    def __init__(
+        self, ctx: RunContext, parent: Any = None, view: TrainView | None = None, hint: str = CLASSIFIER_HINT
+    ) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setTitle("Train")
@@ -29,8 +33,8 @@ class TrainPage(QWizardPage):
             "Training runs in the background; you can keep using the app. Cancel keeps a checkpoint."
         )
         self.setButtonText(QWizard.WizardButton.NextButton, "Results")
-        self.view = TrainView()
-        self.view.finished_hint = "Click “Results” for per-class scores, the confusion matrix and exports."
+        self.view = view if view is not None else TrainView()
+        self.view.finished_hint = hint
         self.view.state_changed.connect(self._state_changed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.view)

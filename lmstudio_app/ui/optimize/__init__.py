@@ -1,0 +1,1 @@
+"""The Optimize step of a finished run: ONNX fp32/int8 variants compared side by side."""
