@@ -259,6 +259,7 @@ def main() -> None:
     print(
         f"\n{len(data['test']):,} test sentences ({sum(len(w) for w, _ in data['test']):,} words) from unseen "
         f"files; precision {app['precision']} for both models; whole run {time.perf_counter() - began:.0f} s"
+        f", load average over the last 15 min {os.getloadavg()[2]:.1f}"
     )
     write_result(
         args.json_out,
@@ -278,7 +279,7 @@ def main() -> None:
             "plain_trainer": plain,
             "baseline_same_sentences": baseline,
             "baseline_all_training_files": reference,
-            "machine": machine,
+            "machine": {**machine, "load_average_15min_at_end": os.getloadavg()[2]},
             "total_s": time.perf_counter() - began,
         },
     )

@@ -266,6 +266,7 @@ def main() -> None:
     print(
         f"\n{len(data['test'])} test questions on {countries['test']} countries never seen in training; "
         f"precision {app['precision']} for both; whole run {time.perf_counter() - began:.0f} s"
+        f", load average over the last 15 min {os.getloadavg()[2]:.1f}"
     )
     write_result(
         args.json_out,
@@ -280,7 +281,7 @@ def main() -> None:
             "seed": args.seed,
             "app": app,
             "plain_trainer": plain,
-            "machine": machine,
+            "machine": {**machine, "load_average_15min_at_end": os.getloadavg()[2]},
             "total_s": time.perf_counter() - began,
         },
     )
