@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,6 +68,7 @@ def test_optimize_prints_a_table_and_where_the_model_went(run, tmp_path, capsys)
     ("case", "message"),
     [
         ("encoder", "neither a fine-tuned classifier nor a masked LM"),
+        ("multi-label", "is a multi-label classifier"),
         ("optimized", "is already optimized"),
         ("used-output", "not a new or empty folder"),
         ("unwritable", "cannot write /proc/lmstudio-opt"),
@@ -79,6 +81,13 @@ def test_refusals_exit_2_with_one_line(run, tiny_model, tmp_path, capsys, monkey
     extra: list[object] = []
     if case == "encoder":
         model = tiny_model("encoder")
+    elif case == "multi-label":  # the same folder, its config saying several labels per text
+        model = tmp_path / "multi"
+        shutil.copytree(run.model_dir, model)
+        config = json.loads((model / "config.json").read_text())
+        (model / "config.json").write_text(
+            json.dumps({**config, "problem_type": "multi_label_classification"})
+        )
     elif case == "optimized":
         (tmp_path / "opt").mkdir()
         for name in ("model.onnx", "optimized.json", "config.json"):

@@ -65,6 +65,10 @@ def model_kind(folder: Path) -> str:
         )
     architectures = config.get("architectures") or []
     if any("ForSequenceClassification" in a for a in architectures):
+        if config.get("problem_type") == "multi_label_classification":
+            raise UserError(
+                f"{folder} is a multi-label classifier: optimize measures one-label classifiers only for now."
+            )
         return KIND_CLASSIFIER
     if HEAD_MLM in detect_heads(folder)[1]:  # ForMaskedLM, or ForPreTraining (masked LM + next sentence)
         return KIND_MASKED_LM

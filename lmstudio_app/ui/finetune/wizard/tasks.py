@@ -17,7 +17,7 @@ TASKS = (
     (
         "labels",
         "Labels (sentence classification)",
-        "One label per text: sentiment, topic, intent… from a table.",
+        "One label per text (sentiment, topic, intent…), or several (tags, genres…), from a table.",
     ),
     (
         "tokens",
