@@ -9,34 +9,18 @@ answer marked.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-    QWizardPage,
-)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QWidget
 
 from lmstudio_app.ui.qa.passage import PassageView
-from lmstudio_app.ui.qthreading import LatestOnly
 from lmstudio_app.ui.sizing import compact_combo
 from lmstudio_app.ui.taskviews.colours import ANSWER
+from lmstudio_app.ui.taskviews.data_page import FileDataPage, listed_errors
 from lmstudio_app.ui.taskviews.tables import fill, score_table
-from lmstudio_app.ui.theme import message_style
 
 FILE_FILTER = "Questions (*.json *.jsonl *.ndjson *.csv *.tsv *.txt *.xlsx);;All files (*)"
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -108,27 +92,21 @@ def describe(data: Any) -> str:
     )
 
 
-class QADataPage(QWizardPage):
+class QADataPage(FileDataPage):
     """Next is enabled once every question has an answer found in its passage (or is marked unanswerable)."""
 
+    FILE_FILTER = FILE_FILTER
+    OPEN_TITLE = "Open questions with their passages"
+    NO_PROBLEMS = "No problems found: every answer is in its passage."
+
     def __init__(self, ctx: Any, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.loading = False
-        self.error = ""
+        super().__init__(ctx, "a .json, .jsonl, .csv, .tsv or .xlsx file", parent)
         self.read: QARead | None = None
         self.setTitle("Questions")
         self.setSubTitle(
             "Open SQuAD JSON (v1.1 or v2.0), JSON Lines in the SQuAD layout, or a table with question, "
             "passage (context) and answer columns; an empty answer marks an unanswerable question."
         )
-        self.path_edit = QLineEdit(placeholderText="a .json, .jsonl, .csv, .tsv or .xlsx file")
-        self.path_edit.returnPressed.connect(self.reload)
-        browse = QPushButton("Open…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
         self.combos: dict[str, QComboBox] = {}
         self.columns_row = QWidget()
         columns = QHBoxLayout(self.columns_row)
@@ -139,14 +117,9 @@ class QADataPage(QWizardPage):
             columns.addWidget(QLabel(label))
             columns.addWidget(combo, 1)
             self.combos[role] = combo
-        form = QFormLayout()
-        form.addRow("File:", row)
-        form.addRow("Columns:", self.columns_row)
+        self.form.addRow("Columns:", self.columns_row)
         self.columns_row.hide()
-        self.form = form
-        form.setRowVisible(1, False)
-        self.detected = QLabel(wordWrap=True)
-        self.progress = QProgressBar(maximum=0, visible=False)
+        self.form.setRowVisible(1, False)
         self.questions = score_table(["Where", "Question", "Answer"], stretch=1)
         self.questions.itemSelectionChanged.connect(self._show_question)
         self.passage = PassageView()
@@ -155,26 +128,9 @@ class QADataPage(QWizardPage):
         splitter.addWidget(self.questions)
         splitter.addWidget(self.passage)
         splitter.setSizes([560, 420])
-        self.problems = QTextBrowser()
-        self.problems.setMaximumHeight(110)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.detected)
-        layout.addWidget(self.progress)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.problems)
-        self.loader = LatestOnly(self)
+        self._lay_out(splitter)
 
     # ---- actions ------------------------------------------------------------------------------------
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open questions with their passages", "", FILE_FILTER)
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str | Path) -> None:
-        self.path_edit.setText(str(path))
-        self.reload(guess=True)
-
     def mapping(self) -> dict[str, str]:
         return {role: "" if c.currentText() == NONE else c.currentText() for role, c in self.combos.items()}
 
@@ -189,18 +145,8 @@ class QADataPage(QWizardPage):
 
     def reload(self, guess: bool = True) -> None:
         path = self.path_edit.text().strip()
-        if not path:
-            return
-        self.ctx.data, self.read = None, None
-        self.loading, self.error = True, ""
-        self.progress.show()
-        self.detected.setText(f"Reading {html.escape(Path(path).name)}…")
-        self.problems.setHtml("")
-        worker = self.loader.submit(_read_job, path, None if guess else self.mapping())
-        worker.result.connect(self._show)
-        worker.error.connect(lambda message, _details: self._show_error(message))
-        worker.start()
-        self.completeChanged.emit()
+        if path:
+            self._start_read(path, _read_job, None if guess else self.mapping())
 
     # ---- showing --------------------------------------------------------------------------------------
     def _fill_combos(self, read: QARead) -> None:
@@ -217,16 +163,12 @@ class QADataPage(QWizardPage):
 
         from lmstudio_app.core.qa.data import Columns
 
-        self.loading = False
-        self.progress.hide()
-        self.read = read
+        self._take(read)
         self._fill_combos(read)
         if read.data is None:
             self._show_error(read.error, keep_columns=True)
             return
         data = read.data
-        self.ctx.data = data
-        self.ctx.data_path = str(Path(self.path_edit.text().strip()).resolve())
         self.ctx.columns = (
             {k: v for k, v in asdict(Columns(**{r: read.mapping.get(r) or "" for r, *_ in ROLES})).items()}
             if read.columns
@@ -280,54 +222,31 @@ class QADataPage(QWizardPage):
         self.passage.mark([(a.start, a.end, ANSWER) for a in example.answers or []])
 
     def _show_error(self, message: str, keep_columns: bool = False) -> None:
-        self.loading = False
-        self.progress.hide()
-        self.ctx.data = None
-        self.error = message
-        self.detected.setText("")
         if not keep_columns:
             self.form.setRowVisible(1, False)
+        super()._show_error(message)
+
+    def _clear_preview(self) -> None:
         self.questions.setRowCount(0)
         self.passage.setPlainText("")
-        self._show_problems()
-        self.completeChanged.emit()
 
     def problem_lines(self) -> list[tuple[str, str]]:
-        notes: list[tuple[str, str]] = []
-        if self.error:
-            notes.append(("error", f"Cannot use this file: {self.error}"))
+        notes = super().problem_lines()
         data = self.read.data if self.read is not None else None
         if data is None:
             return notes
         if data.errors:
             count = data.error_count
-            notes.append(
-                (
-                    "error",
-                    f"{count:,} question{'s' if count != 1 else ''} cannot be used: fix "
-                    f"{'them' if count != 1 else 'it'} in the file and open it again (left out below):",
-                )
+            notes += listed_errors(
+                data.errors,
+                count,
+                f"{count:,} question{'s' if count != 1 else ''} cannot be used: fix "
+                f"{'them' if count != 1 else 'it'} in the file and open it again (left out below):",
             )
-            notes += [("error", f"• {e}") for e in data.errors]
-            if count > len(data.errors):
-                notes.append(("error", f"• … and {count - len(data.errors):,} more"))
         notes += [("warning", f"• {p}") for p in data.problems]
         return notes
-
-    def _show_problems(self) -> None:
-        notes = self.problem_lines()
-        if not notes:
-            notes = [("ok", "No problems found: every answer is in its passage.")]
-        self.problems.setHtml(
-            "<br>".join(
-                f"<span style='{message_style(kind)}'>{html.escape(text)}</span>" for kind, text in notes
-            )
-        )
 
     # ---- QWizardPage ---------------------------------------------------------------------------------
     def isComplete(self) -> bool:  # noqa: N802 (Qt's name)
         data = self.ctx.data
         return not self.loading and not self.error and data is not None and len(data) >= 2 and not data.errors
-
-    def validatePage(self) -> bool:  # noqa: N802
-        return self.isComplete()

@@ -15,12 +15,12 @@ from typing import Any
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox
 
 from lmstudio_app.ui.finetune.wizard.context import RunContext
-from lmstudio_app.ui.finetune.wizard.results_page import ResultsPage
 from lmstudio_app.ui.finetune.wizard.settings_page import SettingsKind, SettingsPage
-from lmstudio_app.ui.finetune.wizard.split_page import SplitPage, SplitRules
+from lmstudio_app.ui.finetune.wizard.split_page import SplitRules
 from lmstudio_app.ui.finetune.wizard.tasks import TaskPages
-from lmstudio_app.ui.finetune.wizard.train_page import TrainPage
 from lmstudio_app.ui.qa.data_page import FILE_FILTER, QADataPage
+from lmstudio_app.ui.taskviews.pages import task_pages
+from lmstudio_app.ui.taskviews.settings import settings_problem
 
 HINT = "Click “Results” for exact match and F1, the questions answered wrongly and “Try it”."
 
@@ -161,14 +161,9 @@ class QASettingsKind(SettingsKind):
         }
 
     def problem(self, settings: dict) -> str:
-        from lmstudio_app.core.errors import UserError
         from lmstudio_app.core.qa.settings import QASettings
 
-        try:
-            QASettings.from_dict(settings).check()
-        except UserError as exc:
-            return str(exc)
-        return ""
+        return settings_problem(QASettings, settings)
 
 
 def qa_pages(app: Any) -> TaskPages:
@@ -177,11 +172,12 @@ def qa_pages(app: Any) -> TaskPages:
     from lmstudio_app.ui.qa.train_view import QATrainView
 
     ctx = QAContext(app=app)
-    return TaskPages(
+    return task_pages(
         ctx,
         QADataPage(ctx),
-        SplitPage(ctx, rules=QASplit()),
-        SettingsPage(ctx, kind=QASettingsKind()),
-        TrainPage(ctx, view=QATrainView(), hint=HINT),
-        ResultsPage(ctx, make_view=QAResultsView),
+        QASplit(),
+        QASettingsKind(),
+        train_view=QATrainView(),
+        hint=HINT,
+        make_view=QAResultsView,
     )

@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from lmstudio_app.ui import format as fmt
 from lmstudio_app.ui.finetune.run_dialog import RunDialog
 from lmstudio_app.ui.qa.passage import MarkKey, PassageView
 from lmstudio_app.ui.qa.train_view import QATrainView
 from lmstudio_app.ui.qa.try_view import QATryView
-from lmstudio_app.ui.taskviews.actions import ModelActions, finetune_command
+from lmstudio_app.ui.taskviews.actions import finetune_command
 from lmstudio_app.ui.taskviews.colours import ANSWER, EXPECTED
+from lmstudio_app.ui.taskviews.results_view import TaskResultsView
 from lmstudio_app.ui.taskviews.tables import fill, score_table
 
 
@@ -43,15 +44,11 @@ def summary_html(result: Any) -> str:
     )
 
 
-class QAResultsView(QWidget):
+class QAResultsView(TaskResultsView):
     """`set_result(QAResult)`; its tabs: wrong answers with their passages, Try it; its actions below."""
 
     def __init__(self, app: Any = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.app = app
-        self.result: Any = None
-        self.summary = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        super().__init__(app, parent)
         self.mistakes = score_table(["Question", "Model's answer", "Expected", "F1", "Score"], stretch=0)
         self.mistakes.itemSelectionChanged.connect(self._show_mistake)
         self.passage = PassageView()
@@ -70,16 +67,9 @@ class QAResultsView(QWidget):
         splitter.setSizes([520, 420])
         box.addWidget(splitter, 1)
         self.try_view = QATryView()
-        self.actions = ModelActions()
-        self.actions.command = self.command_text
-        self.tabs = QTabWidget()
         self.tabs.addTab(wrong, "Answered wrongly")
         self.tabs.addTab(self.try_view, "Try it")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.actions)
+        self._lay_out()
 
     def set_result(self, result: Any) -> None:
         self.result = result

@@ -15,26 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QTabWidget,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-    QWizardPage,
-)
+from PySide6.QtWidgets import QLineEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from lmstudio_app.core.models.sources import DEFAULT_ENCODER
-from lmstudio_app.ui.qthreading import LatestOnly
+from lmstudio_app.ui.taskviews.data_page import FileDataPage, listed_errors
 from lmstudio_app.ui.taskviews.tables import fill, score_table
-from lmstudio_app.ui.theme import message_style
 from lmstudio_app.ui.widgets.class_bars import ClassBars
 from lmstudio_app.ui.widgets.deferred import Deferred
 
@@ -95,27 +80,20 @@ def describe_tags(tags: list[str]) -> str:
     return f"{scheme} entities of {len(types)} type{'s' if len(types) != 1 else ''}: {', '.join(types)}"
 
 
-class TokenDataPage(QWizardPage):
+class TokenDataPage(FileDataPage):
     """Next is enabled once a file is read without broken lines and with at least two tags."""
 
+    FILE_FILTER = FILE_FILTER
+    OPEN_TITLE = "Open a file of tagged sentences"
+
     def __init__(self, ctx: Any, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.loading = False
-        self.error = ""
+        super().__init__(ctx, "a .conll, .txt, .jsonl or .json file", parent)
         self.read: TokenRead | None = None
         self.setTitle("Tagged data")
         self.setSubTitle(
             "Open a file of tagged sentences: CoNLL (a token and its tag per line, a blank line between "
             "sentences), JSON Lines of tokens and tags, or doccano-style texts with spans."
         )
-        self.path_edit = QLineEdit(placeholderText="a .conll, .txt, .jsonl or .json file")
-        self.path_edit.returnPressed.connect(self.reload)
-        browse = QPushButton("Open…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path_edit, 1)
-        row.addWidget(browse)
         self.names_edit = QLineEdit(
             placeholderText="only for tags given as numbers: their names in order, e.g. O, B-PER, I-PER"
         )
@@ -123,11 +101,7 @@ class TokenDataPage(QWizardPage):
             "JSON Lines datasets often give tags as numbers (0, 1, 2…); name them here in the data set's order"
         )
         self.names_edit.editingFinished.connect(self._names_changed)
-        form = QFormLayout()
-        form.addRow("File:", row)
-        form.addRow("Tag names:", self.names_edit)
-        self.detected = QLabel(wordWrap=True)
-        self.progress = QProgressBar(maximum=0, visible=False)  # busy: reading has no figures to show
+        self.form.addRow("Tag names:", self.names_edit)
         self.sentences = score_table(["Line", "Words", "Sentence"], stretch=2)
         self.sentences.itemSelectionChanged.connect(self._show_sentence)
         self.tokens = score_table(["Token", "Tag"], stretch=0)
@@ -145,16 +119,8 @@ class TokenDataPage(QWizardPage):
         splitter.addWidget(self.sentences)
         splitter.addWidget(self.tabs)
         splitter.setSizes([620, 360])
-        self.problems = QTextBrowser()
-        self.problems.setMaximumHeight(110)
         self.problems.setOpenLinks(False)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.detected)
-        layout.addWidget(self.progress)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(self.problems)
-        self.loader = LatestOnly(self)
+        self._lay_out(splitter)
 
     @property
     def chart(self) -> ClassBars:
@@ -162,15 +128,6 @@ class TokenDataPage(QWizardPage):
         return self._chart.widget
 
     # ---- actions ------------------------------------------------------------------------------------
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a file of tagged sentences", "", FILE_FILTER)
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str | Path) -> None:
-        self.path_edit.setText(str(path))
-        self.reload()
-
     def tag_names(self) -> list[str] | None:
         text = self.names_edit.text().replace(";", ",")
         names = [n.strip() for n in (text.split(",") if "," in text else text.split()) if n.strip()]
@@ -184,30 +141,17 @@ class TokenDataPage(QWizardPage):
         path = self.path_edit.text().strip()
         if not path:
             return
-        self.ctx.data, self.read = None, None
         self.ctx.tag_names = self.tag_names()
-        self.loading, self.error = True, ""
-        self.progress.show()
-        self.detected.setText(f"Reading {html.escape(Path(path).name)}…")
-        self.problems.setHtml("")
         spec = str(self.ctx.settings.get("base_model") or DEFAULT_ENCODER)
         max_length = int(self.ctx.settings.get("max_length") or 128)
-        worker = self.loader.submit(_read_job, path, self.ctx.tag_names, spec, max_length)
-        worker.result.connect(self._show)
-        worker.error.connect(lambda message, _details: self._show_error(message))
-        worker.start()
-        self.completeChanged.emit()
+        self._start_read(path, _read_job, self.ctx.tag_names, spec, max_length)
 
     # ---- showing --------------------------------------------------------------------------------------
     def _show(self, read: TokenRead) -> None:
         from lmstudio_app.core.tokens.job import tag_list
 
-        self.loading = False
-        self.progress.hide()
-        self.read = read
+        self._take(read)
         data = read.data
-        self.ctx.data = data
-        self.ctx.data_path = str(Path(self.path_edit.text().strip()).resolve())
         self.ctx.lengths = read.lengths
         tags = tag_list(data)
         counts = data.tag_counts()
@@ -250,22 +194,12 @@ class TokenDataPage(QWizardPage):
         i = rows[0].row()
         fill(self.tokens, [[w, t] for w, t in zip(data.sentences[i], data.tags[i], strict=True)])
 
-    def _show_error(self, message: str) -> None:
-        self.loading = False
-        self.progress.hide()
-        self.ctx.data = None
-        self.error = message
-        self.detected.setText("")
+    def _clear_preview(self) -> None:
         for table in (self.sentences, self.tokens, self.tag_table):
             table.setRowCount(0)
-        self._show_problems()
-        self.completeChanged.emit()
 
     def problem_lines(self) -> list[tuple[str, str]]:
-        """(kind, text) of every note: error (blocks Next), warning, or info."""
-        notes: list[tuple[str, str]] = []
-        if self.error:
-            notes.append(("error", f"Cannot use this file: {self.error}"))
+        notes = super().problem_lines()
         read = self.read
         if read is None:
             return notes
@@ -284,16 +218,12 @@ class TokenDataPage(QWizardPage):
         if errors:
             count = len(errors) + more
             where = "the sentences they are in are" if count != 1 else "the sentence it is in is"
-            notes.append(
-                (
-                    "error",
-                    f"{count:,} broken line{'s' if count != 1 else ''}: fix {'them' if count != 1 else 'it'} in "
-                    f"the file and open it again ({where} left out below):",
-                )
+            notes += listed_errors(
+                errors,
+                count,
+                f"{count:,} broken line{'s' if count != 1 else ''}: fix {'them' if count != 1 else 'it'} in "
+                f"the file and open it again ({where} left out below):",
             )
-            notes += [("error", f"• {e}") for e in errors]
-            if more > 0:
-                notes.append(("error", f"• … and {more:,} more"))
         notes += [("warning", f"• {p}") for p in data.problems]
         if read.lengths is not None:
             long = read.lengths.longer_than(read.max_length)
@@ -314,19 +244,6 @@ class TokenDataPage(QWizardPage):
             notes.append(("info", f"Sentence lengths not measured yet: {read.length_error}"))
         return notes
 
-    def _show_problems(self) -> None:
-        notes = self.problem_lines()
-        if not any(kind in ("error", "warning") for kind, _ in notes):
-            notes.insert(0, ("ok", "No problems found."))
-        self.problems.setHtml(
-            "<br>".join(
-                f"<span style='{message_style(kind)}'>{html.escape(text)}</span>"
-                if kind != "info"
-                else html.escape(text)
-                for kind, text in notes
-            )
-        )
-
     # ---- QWizardPage ---------------------------------------------------------------------------------
     def isComplete(self) -> bool:  # noqa: N802 (Qt's name)
         data = self.ctx.data
@@ -338,6 +255,3 @@ class TokenDataPage(QWizardPage):
             and not data.errors
             and not (data.integer_tags and not self.ctx.tag_names)
         )
-
-    def validatePage(self) -> bool:  # noqa: N802
-        return self.isComplete()

@@ -14,11 +14,11 @@ from typing import Any
 from PySide6.QtWidgets import QCheckBox
 
 from lmstudio_app.ui.finetune.wizard.context import RunContext
-from lmstudio_app.ui.finetune.wizard.results_page import ResultsPage
 from lmstudio_app.ui.finetune.wizard.settings_page import SettingsKind, SettingsPage
-from lmstudio_app.ui.finetune.wizard.split_page import SplitPage, SplitRules
+from lmstudio_app.ui.finetune.wizard.split_page import SplitRules
 from lmstudio_app.ui.finetune.wizard.tasks import TaskPages
-from lmstudio_app.ui.finetune.wizard.train_page import TrainPage
+from lmstudio_app.ui.taskviews.pages import task_pages
+from lmstudio_app.ui.taskviews.settings import settings_problem
 from lmstudio_app.ui.tokens.data_page import FILE_FILTER, TokenDataPage, line_list
 
 FEW_WORDS = 3  # a tag with fewer training words than this is worth a warning
@@ -130,14 +130,9 @@ class TokenSettingsKind(SettingsKind):
         return {"all_pieces": page.all_pieces.isChecked()}
 
     def problem(self, settings: dict) -> str:
-        from lmstudio_app.core.errors import UserError
         from lmstudio_app.core.tokens.settings import TokenSettings
 
-        try:
-            TokenSettings.from_dict(settings).check()
-        except UserError as exc:
-            return str(exc)
-        return ""
+        return settings_problem(TokenSettings, settings)
 
 
 def token_pages(app: Any) -> TaskPages:
@@ -146,11 +141,12 @@ def token_pages(app: Any) -> TaskPages:
     from lmstudio_app.ui.tokens.train_view import TokenTrainView
 
     ctx = TokenContext(app=app)
-    return TaskPages(
+    return task_pages(
         ctx,
         TokenDataPage(ctx),
-        SplitPage(ctx, rules=TokenSplit()),
-        SettingsPage(ctx, kind=TokenSettingsKind()),
-        TrainPage(ctx, view=TokenTrainView(), hint=HINT),
-        ResultsPage(ctx, make_view=TokenResultsView),
+        TokenSplit(),
+        TokenSettingsKind(),
+        train_view=TokenTrainView(),
+        hint=HINT,
+        make_view=TokenResultsView,
     )

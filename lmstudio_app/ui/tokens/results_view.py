@@ -10,11 +10,11 @@ import html
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lmstudio_app.ui.finetune.run_dialog import RunDialog
-from lmstudio_app.ui.taskviews.actions import ModelActions, finetune_command
+from lmstudio_app.ui.taskviews.actions import finetune_command
+from lmstudio_app.ui.taskviews.results_view import TaskResultsView
 from lmstudio_app.ui.taskviews.tables import fill, score_table
 from lmstudio_app.ui.tokens.train_view import TokenTrainView
 from lmstudio_app.ui.tokens.try_view import TagTryView
@@ -47,15 +47,11 @@ def summary_html(result: Any) -> str:
     )
 
 
-class TokenResultsView(QWidget):
+class TokenResultsView(TaskResultsView):
     """`set_result(TokenResult)`; its tabs: scores, confusion, Try it; its actions below."""
 
     def __init__(self, app: Any = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.app = app
-        self.result: Any = None
-        self.summary = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        super().__init__(app, parent)
         self.per_type = score_table(["Entity type", "Precision", "Recall", "F1", "Support"])
         self.per_tag = score_table(["Tag", "Precision", "Recall", "F1", "Support"])
         self.type_note = QLabel(wordWrap=True)
@@ -66,8 +62,6 @@ class TokenResultsView(QWidget):
             wordWrap=True,
         )
         self.try_view = TagTryView()
-        self.actions = ModelActions()
-        self.actions.command = self.command_text
         scores = QWidget()
         row = QHBoxLayout(scores)
         left = QVBoxLayout()
@@ -83,15 +77,10 @@ class TokenResultsView(QWidget):
         box = QVBoxLayout(confusion)
         box.addWidget(self._heatmap, 1)
         box.addWidget(self.confusion_note)
-        self.tabs = QTabWidget()
         self.tabs.addTab(scores, "Scores")
         self.tabs.addTab(confusion, "Confusion between tags")
         self.tabs.addTab(self.try_view, "Try it")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.actions)
+        self._lay_out()
 
     @property
     def heatmap(self) -> ConfusionHeatmap:
