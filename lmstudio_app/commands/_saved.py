@@ -77,12 +77,12 @@ def run_saved(args: argparse.Namespace, saved: Any, command: str) -> int:
     from lmstudio_app.core.outputs import check_output_dir
     from lmstudio_app.core.training.record import RunRecord
 
+    out = check_output_dir(args.output)
+    RunRecord(out).check_start(args.resume)  # first: a resume's folder may not be a run at all
     trains_it = KIND_COMMANDS.get(saved.kind)
     if trains_it != command:
         what = f"`lmstudio-app {trains_it}`" if trains_it else "no command of this app"
         raise UserError(f"That run is a {saved.kind!r} job: {what} trains it, not `lmstudio-app {command}`.")
-    out = check_output_dir(args.output)
-    RunRecord(out).check_start(args.resume)
     if args.processes == 1:  # the run's own number of processes unless the command line says another
         args.processes = int(saved.settings.get("processes", 1) or 1)
     if wants_ranks(args):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from lmstudio_app.ui.finetune import multilabel
 from lmstudio_app.ui.finetune.training_session import TrainingSession
 from lmstudio_app.ui.theme import message_style
-from lmstudio_app.ui.widgets.deferred import Deferred
+from lmstudio_app.ui.widgets.deferred import BUILD_DELAY_MS, Deferred
 from lmstudio_app.ui.widgets.loss_curves import LossCurves
 
 CANCEL_TIP = "Stop at the next step; a checkpoint is kept so the run can be resumed"
@@ -54,8 +54,11 @@ class TrainView(QWidget):
         self.state = "idle"
         self.result: Any = None
         self.finished_hint = ""  # what to do next, in the words of the host's button
-        self._curves = Deferred(curves)  # built when first shown: opening a wizard stays quick
+        self._make_curves = curves
+        # Built after the page has first painted (a run's start then costs two short stalls, not one long).
+        self._curves = Deferred(self._build_curves)
         self._kind_curves: tuple | None = None  # the curves `curves` plots; a multi-label run plots its own
+        self._multi = False  # the run plots a multi-label run's curves
         self.progress = QProgressBar(maximum=1000)
         self.progress.setFormat("%p %")
         self.speed = QLabel()
@@ -92,11 +95,20 @@ class TrainView(QWidget):
     def curves(self) -> LossCurves:
         return self._curves.widget
 
+    def _build_curves(self) -> LossCurves:
+        """The plots; the run's curves are put in place on a later turn (before its first event, seconds
+        away), so that no turn of the event loop builds both."""
+        made = self._make_curves()
+        self._kind_curves = made.metrics
+        made.metrics = multilabel.CURVES if self._multi else made.metrics
+        QTimer.singleShot(BUILD_DELAY_MS, made, lambda: None if made.data else made.start_run())
+        return made
+
     def _plot_multi_label(self, multi: bool) -> None:
-        """Plot micro-F1 for a multi-label run, this view's own curves otherwise."""
-        if self._kind_curves is None:
-            self._kind_curves = self.curves.metrics
-        self.curves.metrics = multilabel.CURVES if multi else self._kind_curves
+        """Plot micro-F1 for a multi-label run, this view's own curves otherwise (now, or when built)."""
+        self._multi = multi
+        if self._curves.built:
+            self.curves.metrics = multilabel.CURVES if multi else self._kind_curves
 
     @property
     def busy(self) -> bool:
@@ -108,7 +120,8 @@ class TrainView(QWidget):
         self, train: Any, val: Any, settings: dict, run_dir: Path, plan: Any = None
     ) -> TrainingSession:
         self._plot_multi_label(getattr(train, "label_sets", None) is not None)
-        self.curves.start_run()
+        if self._curves.built:  # else they are built with the new run's curves once the page has painted
+            self.curves.start_run()
         self.log.clear()
         session = self._attach(self.session_class(run_dir, self))
         self.append_log(f"Run folder: {run_dir}")
@@ -190,6 +203,8 @@ class TrainView(QWidget):
         """First press: stop at the next step with a checkpoint; second ("Stop now"): end the process."""
         if self.session is not None and self.session.running:
             self.session.cancel()
+            if not self.session.running:  # it had not started yet: cancelled already
+                return
             if self.session.stops == 1:
                 self.status.setText("Cancelling: stopping at the next step and saving a checkpoint…")
                 self._set_state("cancelling")
