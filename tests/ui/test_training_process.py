@@ -5,6 +5,7 @@ run left going and a reopened app following it again; the GUI process never impo
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -193,18 +194,27 @@ def test_a_child_that_dies_without_an_end_is_a_failure_with_its_last_words(qtbot
     assert not view.resume_button.isHidden()
 
 
-def test_a_second_cancel_ends_a_child_that_does_not_stop(qtbot, tmp_path, monkeypatch, request):
+@pytest.mark.parametrize(
+    ("ignored", "status"),
+    [("SIGINT", -signal.SIGTERM), ("SIGINT, signal.SIGTERM", -signal.SIGKILL)],
+    ids=["ends-on-sigterm", "killed-after-the-grace"],
+)
+def test_a_second_cancel_ends_a_child_that_does_not_stop(
+    qtbot, tmp_path, monkeypatch, request, ignored, status
+):
     command = fake_cli(
         tmp_path,
-        """
+        f"""
         import signal, sys, time
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # busy in a step that does not end
+        for sig in (signal.{ignored},):
+            signal.signal(sig, signal.SIG_IGN)  # busy in a step that does not end
         print("started", file=sys.stderr, flush=True)
         time.sleep(600)
         """,
     )
     monkeypatch.setattr(training_session, "cli_command", lambda: command)
     monkeypatch.setattr(training_session, "KILL_AFTER_MS", 300)
+    monkeypatch.setattr(training_session, "TERM_GRACE_MS", 300)
     view = TrainView()
     qtbot.addWidget(view)
     view.show()
@@ -219,7 +229,7 @@ def test_a_second_cancel_ends_a_child_that_does_not_stop(qtbot, tmp_path, monkey
     assert view.state == "cancelling" and child.poll() is None  # it ignores the first
     click(qtbot, view.cancel_button)  # "Stop now"
     qtbot.waitUntil(lambda: view.state == "cancelled", timeout=30_000)
-    assert child.wait(timeout=10) == -9 and not process_alive(child.pid)
+    assert child.wait(timeout=10) == status and not process_alive(child.pid)
 
 
 @pytest.mark.usefixtures("stop_training_at_teardown")

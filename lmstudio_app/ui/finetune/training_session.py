@@ -30,6 +30,7 @@ FLUSH_MS = 200
 # competes for the cores and stretched that to 60-70 ms (31-36 ms once it starts after them).
 START_AFTER_MS = 250
 KILL_AFTER_MS = 10_000  # after a second Cancel: how long the process may take to end before it is killed
+TERM_GRACE_MS = 3_000  # after SIGTERM: how long a launcher may take to end its ranks before SIGKILL
 NICE = 10  # the training process runs at a lower priority: the window gets the CPU it needs first
 _ACTIVE: set[TrainingSession] = set()
 _LEFT: list[subprocess.Popen] = []  # processes left running by this app: reaped, so that none looks alive
@@ -185,14 +186,20 @@ class TrainingSession(QObject):
             QTimer.singleShot(KILL_AFTER_MS, self.kill)
 
     def kill(self) -> None:
-        """End the training process (and what it started) now."""
+        """End the training process (and what it started) now: SIGTERM to its group first, so that a
+        `--processes` launcher ends its ranks (they run in a session of their own), then SIGKILL to what
+        is left TERM_GRACE_MS later."""
         if not self.running or self.pid <= 0:
             return
+        self._signal_all(signal.SIGTERM)
+        QTimer.singleShot(TERM_GRACE_MS, lambda: self._signal_all(signal.SIGKILL) if self.running else None)
+
+    def _signal_all(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            if os.getpgid(self.pid) == self.pid:  # its own session: everything it started goes too
-                os.killpg(self.pid, signal.SIGKILL)
+            if os.getpgid(self.pid) == self.pid:  # its own session: everything it started gets it too
+                os.killpg(self.pid, sig)
             else:
-                os.kill(self.pid, signal.SIGKILL)
+                os.kill(self.pid, sig)
 
     def detach(self) -> None:
         """Stop following and leave the process training (it keeps its run folder; the runs list shows it)."""
