@@ -116,7 +116,20 @@ def test_cancel_stops_both_and_a_single_process_resumes_to_the_same_model(
     process = start(finetune_args(data, out, "--processes", "2"), env, tmp_path)
     cleanup(process)
     wait_for_first_step(out, process)
+    # The ranks are held while the stop request is on its way: a quiet machine trains all 16 steps in
+    # less time than a rank takes to see the stop file, and the run would finish instead.
+    ranks = [p for p in psutil.Process(process.pid).children(recursive=True) if "LOCAL_RANK" in p.environ()]
+    assert len(ranks) == 2
+    for rank in ranks:
+        rank.suspend()
     process.send_signal(signal.SIGINT)  # what the GUI sends to stop its child process
+    stop_file = Path(ranks[0].environ()["LMSTUDIO_STOP_FILE"])
+    deadline = time.monotonic() + 30
+    while not stop_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stop_file.exists(), "the launcher did not pass the stop on to the ranks"
+    for rank in ranks:
+        rank.resume()
     assert process.wait(timeout=TIMEOUT) == 130
     said = (tmp_path / "stderr.txt").read_text()
     assert "continue with the same command plus --resume" in said

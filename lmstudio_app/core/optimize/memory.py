@@ -62,7 +62,9 @@ class PeakMemory:
 
 
 def _release_freed_memory() -> None:
-    gc.collect()
+    if threading.current_thread() is threading.main_thread():
+        # Not on a worker: a collection there can free a GUI's objects off their thread (a crash in Qt).
+        gc.collect()
     name = ctypes.util.find_library("c")
     trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
     if trim is not None:  # glibc only (musl and macOS have none, nor the same reuse problem to this degree)
