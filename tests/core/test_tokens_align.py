@@ -7,13 +7,13 @@ import random
 
 import pytest
 
+from lmstudio_app.core.models.word_input import load_word_tokenizer
 from lmstudio_app.core.tokens.align import (
     IGNORE,
     EncodeOptions,
     align_labels,
     encode_sentences,
     gather_words,
-    load_word_tokenizer,
     plan_windows,
 )
 

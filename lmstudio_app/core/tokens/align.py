@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Re-exported: the tagger's job and tests take the tokenizer from here; it lives in core/models for explain.
-from lmstudio_app.core.models.word_input import load_word_tokenizer as load_word_tokenizer
 from lmstudio_app.core.tasks import TaskState, ensure_state
 
 IGNORE = -100  # the label the loss and the metrics skip

@@ -119,7 +119,7 @@ class TokenJob:
         return len(self.train_ds) if self.train_ds is not None else len(self.train)
 
     def prepare(self, ctx: JobContext) -> dict:
-        from lmstudio_app.core.tokens.align import load_word_tokenizer
+        from lmstudio_app.core.models.word_input import load_word_tokenizer
 
         base = load_base(ctx, self.settings, "training a word tagger", load_word_tokenizer)
         self.source, self.tokenizer, self.max_length = base.source, base.tokenizer, base.max_length

@@ -37,7 +37,7 @@ class SentenceLengths:
 def measure_sentences(spec: str, data: TaggedData, state: TaskState | None = None) -> SentenceLengths:
     """Sub-word pieces of each sentence with the tokenizer of `spec` (a name, folder or hub id in the cache)."""
     from lmstudio_app.core.models.local import resolve_local
-    from lmstudio_app.core.tokens.align import load_word_tokenizer
+    from lmstudio_app.core.models.word_input import load_word_tokenizer
 
     state = ensure_state(state)
     source = resolve_local(spec)

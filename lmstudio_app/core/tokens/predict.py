@@ -15,9 +15,10 @@ from lmstudio_app.core.errors import ModelSourceError, UserError
 from lmstudio_app.core.jsonio import read_json
 from lmstudio_app.core.models.quiet import quiet_transformers
 from lmstudio_app.core.models.sources import check_folder
+from lmstudio_app.core.models.word_input import load_word_tokenizer
 from lmstudio_app.core.outputs import check_output_file
 from lmstudio_app.core.tasks import TaskState, ensure_state
-from lmstudio_app.core.tokens.align import EncodeOptions, encode_sentences, gather_words, load_word_tokenizer
+from lmstudio_app.core.tokens.align import EncodeOptions, encode_sentences, gather_words
 from lmstudio_app.core.tokens.conll import read_conll_words, write_conll
 from lmstudio_app.core.tokens.scheme import entities, entity_scheme, words_of
 from lmstudio_app.core.tokens.settings import TOKENS_FILE
